@@ -1,0 +1,47 @@
+# Two commands on a fresh clone: `make report` and `make test`. Both create the environment first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+KERNEL ?= liqnb
+PARAMS ?= params/article.yaml
+DATA_DIR ?= data/raw
+SEED   ?= 7
+ARGS   ?=
+
+.PHONY: setup report demo test lint format lab bench clean-reports
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (liqnb)" >/dev/null
+	touch $@
+
+demo: setup
+	$(PY) -m helpers demo --scenario article --seed $(SEED) --data-dir $(DATA_DIR) --if-absent
+
+report: demo
+	$(PY) -m helpers report --params $(PARAMS) --data-dir $(DATA_DIR) $(ARGS)
+
+test: setup
+	$(PY) -m pytest -n 2 $(ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests notebooks benchmarks
+	$(VENV)/bin/ruff format --check src tests notebooks benchmarks
+
+format: setup
+	$(VENV)/bin/ruff format src tests notebooks benchmarks
+	$(VENV)/bin/ruff check --fix src tests notebooks benchmarks
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: setup
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) benchmarks/aggregate.py $(ARGS)
+
+clean-reports:
+	rm -rf reports/[0-9]* reports/index.html

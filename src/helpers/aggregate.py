@@ -1,0 +1,234 @@
+"""Liquidation bars from events, with DuckDB; and loading bars for the notebooks.
+
+A bar row means "this venue/symbol was observed during this bar": observed bars with no
+liquidations are written as zeros, unobserved bars are not written at all, so metrics can
+tell missing from zero. A venue/symbol counts as observed from the bar of its first event
+to the bar of its last event in the window (or over the whole window when ``full_window``
+is set, as for the simulator), minus every bar that overlaps a recorded gap.
+
+The same SQL runs on a pandas frame or on the Parquet store; it is the project's one
+aggregation path, measured against pandas and Polars by ``benchmarks/aggregate.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from helpers import schema
+from helpers.errors import UserError
+from helpers.store import Store, TimeLike, WriteResult, conform, to_utc
+
+INTERVAL_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
+
+_BARS_SQL = """
+WITH ev AS (
+    SELECT * FROM {events}
+    WHERE ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end) {extra}
+),
+b AS (
+    SELECT to_timestamp(floor(epoch(ts) / $secs) * $secs) AS ts,
+           exchange, symbol, base, source,
+           sum(notional_usd) FILTER (WHERE side = 'long')  AS long_usd,
+           sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd,
+           count(*) FILTER (WHERE side = 'long')  AS long_count,
+           count(*) FILTER (WHERE side = 'short') AS short_count
+    FROM ev GROUP BY ALL
+),
+span AS (
+    SELECT exchange, symbol, base, source,
+           CASE WHEN $full THEN to_timestamp(floor(epoch($start::TIMESTAMPTZ) / $secs) * $secs)
+                ELSE min(ts) END AS lo,
+           CASE WHEN $full THEN to_timestamp(
+                    (ceil(epoch($end::TIMESTAMPTZ) / $secs) - 1) * $secs)
+                ELSE max(ts) END AS hi
+    FROM b GROUP BY ALL
+),
+grid AS (
+    SELECT exchange, symbol, base, source,
+           unnest(generate_series(lo, hi, to_seconds($secs::BIGINT))) AS ts
+    FROM span
+)
+SELECT g.ts, $interval AS interval, g.exchange, g.symbol, g.base,
+       coalesce(b.long_usd, 0) AS long_usd, coalesce(b.short_usd, 0) AS short_usd,
+       coalesce(b.long_count, 0) AS long_count, coalesce(b.short_count, 0) AS short_count,
+       g.source
+FROM grid g LEFT JOIN b USING (ts, exchange, symbol, base, source)
+WHERE NOT EXISTS (
+    SELECT 1 FROM gaps_ x
+    WHERE x.exchange = g.exchange AND (x.symbol IS NULL OR x.symbol = g.symbol)
+      AND x.start < g.ts + to_seconds($secs::BIGINT) AND x."end" > g.ts
+)
+ORDER BY g.ts, g.exchange, g.symbol
+"""
+
+
+def _check_interval(interval: str) -> int:
+    try:
+        return INTERVAL_SECONDS[interval]
+    except KeyError:
+        raise UserError(
+            f"unknown interval {interval!r}; choose one of {list(INTERVAL_SECONDS)}"
+        ) from None
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def bars_from_events(
+    events: pd.DataFrame,
+    interval: str = "1h",
+    start: TimeLike = None,
+    end: TimeLike = None,
+    gaps: pd.DataFrame | None = None,
+    full_window: bool | None = None,
+) -> pd.DataFrame:
+    """Aggregate a ``liquidations`` frame into ``liquidation_bars`` (USD and counts per side).
+
+    ``full_window`` (default: true when both ``start`` and ``end`` are given) treats every
+    venue/symbol as observed over the whole window.
+    """
+    con = _connection()
+    try:
+        con.register("events_", events)
+        return _run_bars_sql(con, "events_", interval, start, end, gaps, full_window, "", [])
+    finally:
+        con.close()
+
+
+def _run_bars_sql(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    interval: str,
+    start: TimeLike,
+    end: TimeLike,
+    gaps: pd.DataFrame | None,
+    full_window: bool | None,
+    extra: str,
+    extra_params: list[object],
+) -> pd.DataFrame:
+    secs = _check_interval(interval)
+    s, e = to_utc(start), to_utc(end)
+    full = (s is not None and e is not None) if full_window is None else full_window
+    if full and (s is None or e is None):
+        raise ValueError("full_window needs both start and end")
+    con.register("gaps_", gaps if gaps is not None and len(gaps) else schema.empty("gaps"))
+    sql = _BARS_SQL.format(events=relation, extra=extra)
+    params = {
+        "start": s.to_pydatetime() if s is not None else None,
+        "end": e.to_pydatetime() if e is not None else None,
+        "secs": secs,
+        "full": full,
+        "interval": interval,
+    }
+    params.update({f"x{i}": v for i, v in enumerate(extra_params)})
+    return conform("liquidation_bars", con.execute(sql, params).df())
+
+
+def build_bars(
+    store: Store,
+    interval: str = "1h",
+    start: TimeLike = None,
+    end: TimeLike = None,
+    exchanges: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+) -> WriteResult:
+    """Aggregate stored events into ``liquidation_bars`` straight from Parquet and store them."""
+    bars = aggregate_store(store, interval, start, end, exchanges, symbols)
+    return store.write("liquidation_bars", bars)
+
+
+def aggregate_store(
+    store: Store,
+    interval: str = "1h",
+    start: TimeLike = None,
+    end: TimeLike = None,
+    exchanges: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The bars of the stored events (not written); filters are pushed down to Parquet."""
+    if not store.has_data("liquidations"):
+        return schema.empty("liquidation_bars")
+    s, e = to_utc(start), to_utc(end)
+    extra, extra_params = [], []
+    if s is not None:
+        extra.append("AND date >= $x0::DATE")
+        extra_params.append(s.strftime("%Y-%m-%d"))
+    if e is not None:
+        extra.append(f"AND date <= $x{len(extra_params)}::DATE")
+        extra_params.append(e.strftime("%Y-%m-%d"))
+    if exchanges is not None:
+        extra.append(f"AND list_contains($x{len(extra_params)}, exchange)")
+        extra_params.append(list(exchanges))
+    if symbols is not None:
+        extra.append(f"AND list_contains($x{len(extra_params)}, symbol)")
+        extra_params.append(list(symbols))
+    gaps = store.read("gaps", where="table_name = 'liquidations'")
+    con = _connection()
+    try:
+        return _run_bars_sql(
+            con, store.scan("liquidations"), interval, s, e, gaps, False,
+            " ".join(extra), extra_params,
+        )
+    finally:
+        con.close()
+
+
+def load_bars(
+    store: Store,
+    start: TimeLike,
+    end: TimeLike,
+    exchanges: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+    interval: str = "1h",
+) -> pd.DataFrame:
+    """Stored bars for the window, one source per (exchange, symbol) so nothing is counted twice.
+
+    When several sources cover the same venue and symbol (say, bars built from recorded
+    events and a vendor's bars), the one with the most observed bars in the window wins;
+    ties go to the alphabetically first source.
+    """
+    _check_interval(interval)
+    bars = store.read(
+        "liquidation_bars", start, end, exchanges, symbols, where=f"interval = '{interval}'"
+    )
+    return pick_one_source(bars)
+
+
+def pick_one_source(bars: pd.DataFrame) -> pd.DataFrame:
+    """Keep, for each (exchange, symbol), only the source with the most bars (ties: first by name)."""
+    if bars.empty:
+        return bars
+    counts = bars.groupby(["exchange", "symbol", "source"], observed=True).size()
+    counts = counts.rename("n").reset_index().sort_values(
+        ["exchange", "symbol", "n", "source"], ascending=[True, True, False, True]
+    )
+    best = counts.drop_duplicates(["exchange", "symbol"])[["exchange", "symbol", "source"]]
+    out = bars.merge(best, on=["exchange", "symbol", "source"], how="inner")
+    return out.sort_values(["ts", "exchange", "symbol"]).reset_index(drop=True)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--interval", default="1h", choices=list(INTERVAL_SECONDS))
+    p.add_argument("--start", help="ISO time, UTC (inclusive)")
+    p.add_argument("--end", help="ISO time, UTC (exclusive)")
+    p.add_argument("--exchanges", nargs="*", help="ccxt exchange ids (default: all)")
+    p.add_argument("--symbols", nargs="*", help="ccxt unified symbols (default: all)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        start, end = to_utc(args.start), to_utc(args.end)
+    except ValueError as exc:
+        raise UserError(f"bad --start/--end: {exc}") from None
+    if start is not None and end is not None and end <= start:
+        raise UserError("--end must be after --start")
+    result = build_bars(Store(args.data_dir), args.interval, start, end, args.exchanges, args.symbols)
+    print(result)
+    return 0

@@ -1,0 +1,1 @@
+"""Figures for the notebooks; one module per question, shared look in :mod:`.style`."""

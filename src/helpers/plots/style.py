@@ -1,0 +1,88 @@
+"""Shared figure conventions: titles carry window, venues and source; axes carry units.
+
+Every figure built on simulated data (``source == "demo"``) carries a SIMULATED DATA
+watermark, so a figure copied out of a report cannot be mistaken for market data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+LONG_COLOR = "#d62728"
+SHORT_COLOR = "#2ca02c"
+NEUTRAL_COLOR = "#4c72b0"
+
+
+def apply_style() -> None:
+    """The project's matplotlib defaults (call once per notebook)."""
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    plt.rcParams.update({"figure.figsize": (11, 4.5), "figure.dpi": 100, "axes.titlesize": 12})
+
+
+def window_label(start: pd.Timestamp | str, end: pd.Timestamp | str) -> str:
+    """``2025-11-10 00:00 to 2025-11-17 00:00 UTC`` for a half-open window."""
+    s, e = pd.Timestamp(start), pd.Timestamp(end)
+    return f"{s:%Y-%m-%d %H:%M} to {e:%Y-%m-%d %H:%M} UTC"
+
+
+def venues_label(exchanges: Iterable[str] | None) -> str:
+    ex = sorted(exchanges or [])
+    if not ex:
+        return "all venues"
+    return ", ".join(ex) if len(ex) <= 4 else f"{len(ex)} venues"
+
+
+def sources_label(sources: Iterable[str]) -> str:
+    s = sorted({str(x) for x in sources})
+    return "SIMULATED (demo)" if s == ["demo"] else ("source: " + ", ".join(s) if s else "no data")
+
+
+def figure_title(
+    what: str,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    exchanges: Iterable[str] | None,
+    sources: Iterable[str],
+) -> str:
+    """Two-line title: what is shown, then window, venues and source."""
+    return f"{what}\n{window_label(start, end)} | {venues_label(exchanges)} | {sources_label(sources)}"
+
+
+def mark_simulated(fig: Figure, sources: Iterable[str]) -> None:
+    """Watermark ``fig`` when any of its data is simulated."""
+    if "demo" in {str(s) for s in sources}:
+        fig.text(
+            0.5, 0.5, "SIMULATED DATA", fontsize=40, color="grey", alpha=0.15,
+            ha="center", va="center", rotation=20, transform=fig.transFigure, zorder=0,
+        )
+
+
+def usd_millions_axis(ax: Axes, axis: str = "y") -> None:
+    """Format an axis in US dollars millions (``$12M``)."""
+    fmt = mticker.FuncFormatter(lambda v, _: f"${v / 1e6:,.0f}M" if abs(v) >= 1e6 or v == 0 else f"${v / 1e6:,.2f}M")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def percent_axis(ax: Axes, axis: str = "y", decimals: int = 0) -> None:
+    """Format an axis whose values are fractions (0.25) as percents (25%)."""
+    fmt = mticker.PercentFormatter(xmax=1.0, decimals=decimals)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def fmt_usd(value: float | None, digits: int = 1) -> str:
+    """``$231.4M`` / ``$1.70T`` / ``missing`` for NaN or None."""
+    if value is None or pd.isna(value):
+        return "missing"
+    v = float(value)
+    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(v) >= div:
+            return f"${v / div:,.{digits}f}{suffix}"
+    return f"${v:,.0f}"

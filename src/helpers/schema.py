@@ -1,0 +1,251 @@
+"""The canonical tables: their columns, types, partitioning, deduplication keys and row checks.
+
+Conventions that hold for every table:
+
+* ``ts`` is a tz-aware UTC timestamp. For bars (``liquidation_bars``, ``ohlcv``) it is the
+  bar's OPEN time; the bar covers ``[ts, ts + interval)``.
+* ``exchange`` is a ccxt exchange id (``binanceusdm``, ``bybit``, ``okx``, ``hyperliquid``...).
+* ``symbol`` is a ccxt unified symbol (``BTC/USDT:USDT``); ``base`` is its base currency.
+* ``side`` in ``liquidations`` is the POSITION that was liquidated: ``long`` (a forced sell) or
+  ``short`` (a forced buy), never an order side.
+* Money columns ending in ``_usd`` are US dollars; ``amount`` is in base-currency units.
+* ``source`` says where a row came from (``demo`` for the simulated market).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+SIDES = ("long", "short")
+INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical table: column order and dtypes, partition columns and deduplication key."""
+
+    name: str
+    columns: dict[str, str]
+    key: tuple[str, ...]
+    partition_by: tuple[str, ...]
+    positive: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.columns)
+
+
+_TS = "datetime64[us, UTC]"
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "liquidations",
+            {
+                "ts": _TS,
+                "exchange": "string",
+                "symbol": "string",
+                "base": "string",
+                "side": "string",
+                "price": "float64",
+                "amount": "float64",
+                "notional_usd": "float64",
+                "source": "string",
+                "event_id": "string",
+            },
+            key=("exchange", "event_id"),
+            partition_by=("exchange", "date"),
+            positive=("price", "amount", "notional_usd"),
+            required=("exchange", "symbol", "base", "side", "source", "event_id"),
+        ),
+        Table(
+            "liquidation_bars",
+            {
+                "ts": _TS,
+                "interval": "string",
+                "exchange": "string",
+                "symbol": "string",
+                "base": "string",
+                "long_usd": "float64",
+                "short_usd": "float64",
+                "long_count": "Int64",
+                "short_count": "Int64",
+                "source": "string",
+            },
+            key=("ts", "interval", "exchange", "symbol", "source"),
+            partition_by=("exchange", "date"),
+            required=("interval", "exchange", "symbol", "base", "source"),
+        ),
+        Table(
+            "ohlcv",
+            {
+                "ts": _TS,
+                "interval": "string",
+                "exchange": "string",
+                "symbol": "string",
+                "open": "float64",
+                "high": "float64",
+                "low": "float64",
+                "close": "float64",
+                "volume": "float64",
+            },
+            key=("ts", "interval", "exchange", "symbol"),
+            partition_by=("exchange", "date"),
+            positive=("open", "high", "low", "close"),
+            required=("interval", "exchange", "symbol"),
+        ),
+        Table(
+            "open_interest",
+            {"ts": _TS, "exchange": "string", "symbol": "string", "oi_usd": "float64"},
+            key=("ts", "exchange", "symbol"),
+            partition_by=("exchange", "date"),
+            positive=("oi_usd",),
+            required=("exchange", "symbol"),
+        ),
+        Table(
+            "funding",
+            {"ts": _TS, "exchange": "string", "symbol": "string", "rate": "float64"},
+            key=("ts", "exchange", "symbol"),
+            partition_by=("exchange", "date"),
+            required=("exchange", "symbol"),
+        ),
+        Table(
+            "market_caps",
+            {
+                "ts": _TS,
+                "coin": "string",
+                "symbol": "string",
+                "name": "string",
+                "price_usd": "float64",
+                "market_cap_usd": "float64",
+                "change_24h_pct": "float64",
+            },
+            key=("ts", "coin"),
+            partition_by=("date",),
+            positive=("price_usd", "market_cap_usd"),
+            required=("coin", "symbol"),
+        ),
+        Table(
+            "gaps",
+            {
+                "start": _TS,
+                "end": _TS,
+                "exchange": "string",
+                "symbol": "string",
+                "table_name": "string",
+                "reason": "string",
+                "ts": _TS,
+            },
+            key=("exchange", "symbol", "table_name", "start"),
+            partition_by=("exchange", "date"),
+            required=("exchange", "table_name", "reason"),
+        ),
+    )
+}
+"""Every canonical table by name. ``gaps`` records stretches where a source had no data
+(a dropped stream, an outage), so reports can show them as missing rather than zero;
+its ``ts`` equals ``start`` and is only used for partitioning."""
+
+
+def table(name: str) -> Table:
+    """The table definition called ``name``; a clear error for an unknown name."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise ValueError(f"unknown table {name!r}; expected one of {sorted(TABLES)}") from None
+
+
+def _parse_utc(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse timestamps, returning (parsed UTC series, reason per row or NA).
+
+    Tz-aware inputs are converted to UTC; naive inputs (no offset) and unparseable ones are
+    rejected rather than guessed.
+    """
+    reasons = pd.Series(pd.NA, index=values.index, dtype="string")
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").astype(_TS), reasons
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        reasons[:] = "naive timestamp (no timezone)"
+        return pd.Series(pd.NaT, index=values.index, dtype=_TS), reasons
+    parsed = pd.Series(pd.NaT, index=values.index, dtype=_TS)
+    for i, v in values.items():
+        if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
+            reasons[i] = "missing timestamp"
+            continue
+        try:
+            t = pd.Timestamp(v)
+        except (ValueError, TypeError):
+            reasons[i] = "unparseable timestamp"
+            continue
+        if t is pd.NaT:
+            reasons[i] = "missing timestamp"
+        elif t.tzinfo is None:
+            reasons[i] = "naive timestamp (no timezone)"
+        else:
+            parsed[i] = t.tz_convert("UTC")
+    return parsed, reasons
+
+
+def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``df`` into (valid rows in canonical form, rejected rows with a ``reason`` column).
+
+    Canonical form: exactly the table's columns, in order, with the table's dtypes. A row is
+    rejected for a missing column value, a naive or unparseable timestamp, a non-positive or
+    non-finite value in a column that must be positive, an unknown ``side`` or ``interval``.
+    The rejected frame keeps the input's values as strings so nothing is lost.
+    """
+    t = table(name)
+    missing_cols = [c for c in t.columns if c not in df.columns]
+    if missing_cols:
+        raise ValueError(f"{name}: missing columns {missing_cols}")
+    df = df.reset_index(drop=True)
+    reason = pd.Series(pd.NA, index=df.index, dtype="string")
+
+    def reject(mask: pd.Series, why: str) -> None:
+        fresh = mask.fillna(False).astype(bool) & reason.isna()
+        reason[fresh] = why
+
+    out = pd.DataFrame(index=df.index)
+    for col, dtype in t.columns.items():
+        if dtype == _TS:
+            parsed, why = _parse_utc(df[col])
+            for r in why.dropna().unique():
+                reject(why == r, f"{col}: {r}")
+            out[col] = parsed
+        elif dtype == "float64":
+            vals = pd.to_numeric(df[col], errors="coerce").astype("float64")
+            bad = vals.isna() & df[col].notna()
+            reject(bad, f"{col}: not a number")
+            if col in t.positive:
+                reject(vals.isna(), f"{col}: missing")
+                reject(~((vals > 0) & (vals < float("inf"))), f"{col}: must be positive and finite")
+            out[col] = vals
+        elif dtype == "Int64":
+            vals = pd.to_numeric(df[col], errors="coerce")
+            reject(vals < 0, f"{col}: negative count")
+            out[col] = vals.round().astype("Int64")
+        else:
+            vals = df[col].astype("string").str.strip()
+            if col in t.required:
+                reject(vals.isna() | (vals == ""), f"{col}: missing")
+            out[col] = vals
+    if "side" in t.columns:
+        reject(~out["side"].isin(SIDES), "side: must be 'long' or 'short' (the liquidated position)")
+    if "interval" in t.columns:
+        reject(~out["interval"].isin(INTERVALS), f"interval: must be one of {INTERVALS}")
+    if name == "ohlcv":
+        reject(out["high"] < out["low"], "high below low")
+
+    bad = reason.notna()
+    rejected = df[bad].astype("string").assign(reason=reason[bad])
+    return out[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def empty(name: str) -> pd.DataFrame:
+    """An empty frame with the table's columns and dtypes."""
+    t = table(name)
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in t.columns.items()})

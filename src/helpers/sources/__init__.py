@@ -1,0 +1,1 @@
+"""Data sources: each turns one wire format into the canonical tables."""

@@ -1,0 +1,271 @@
+"""The Parquet store: one folder per canonical table, hive-partitioned, written atomically.
+
+Layout under the data directory (default ``data/raw``)::
+
+    <table>/exchange=<ccxt id>/date=YYYY-MM-DD/part.parquet   (market_caps: date= only)
+    _quarantine/<table>/<UTC time>-<id>.parquet                (rejected rows + reason)
+
+Writes validate rows against :mod:`helpers.schema`, send rejects to quarantine, merge the
+valid rows into each touched partition, drop duplicates on the table's key (the newest
+write wins, so a vendor's revised bar replaces the old one) and replace the partition file
+by an atomic rename. A crash mid-write leaves the previous file intact.
+
+Reads go through DuckDB over the Parquet files. The time window is half-open,
+``start <= ts < end``; exchange, symbol and date filters are pushed down to the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from helpers import schema
+
+DEFAULT_DATA_DIR = Path("data/raw")
+PART_FILE = "part.parquet"
+QUARANTINE = "_quarantine"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: rows offered, rows new to the store, rows quarantined."""
+
+    table: str
+    offered: int
+    written: int
+    quarantined: int
+    partitions: int
+
+    def __str__(self) -> str:
+        q = f", {self.quarantined} quarantined" if self.quarantined else ""
+        return (
+            f"{self.table}: {self.written} new of {self.offered} rows "
+            f"in {self.partitions} partitions{q}"
+        )
+
+
+TimeLike = str | datetime | pd.Timestamp | None
+
+
+def to_utc(value: TimeLike) -> pd.Timestamp | None:
+    """A UTC timestamp from a string, datetime or Timestamp; naive values are taken as UTC."""
+    if value is None:
+        return None
+    t = pd.Timestamp(value)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def _check_partition_value(value: str) -> str:
+    if not value or any(ch in value for ch in "/\\=") or value.startswith("."):
+        raise ValueError(f"not a usable partition value: {value!r}")
+    return value
+
+
+class Store:
+    """The canonical Parquet store rooted at ``root``."""
+
+    def __init__(self, root: str | os.PathLike[str] = DEFAULT_DATA_DIR) -> None:
+        self.root = Path(root)
+
+    # ---- paths -------------------------------------------------------------------------
+    def table_dir(self, name: str) -> Path:
+        schema.table(name)
+        return self.root / name
+
+    def files(self, name: str) -> list[Path]:
+        """The Parquet files currently holding ``name``."""
+        d = self.table_dir(name)
+        return sorted(d.glob(f"**/{PART_FILE}")) if d.exists() else []
+
+    def has_data(self, name: str) -> bool:
+        return bool(self.files(name))
+
+    def quarantine_files(self, name: str | None = None) -> list[Path]:
+        d = self.root / QUARANTINE
+        if name is not None:
+            d = d / name
+        return sorted(d.glob("**/*.parquet")) if d.exists() else []
+
+    @contextlib.contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        d = self.table_dir(name)
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # ---- writing -----------------------------------------------------------------------
+    def write(self, name: str, df: pd.DataFrame) -> WriteResult:
+        """Validate and merge ``df`` into table ``name``; see the module docstring."""
+        t = schema.table(name)
+        good, bad = schema.validate(name, df)
+        if len(bad):
+            self._quarantine(name, bad)
+        written = 0
+        parts = 0
+        if len(good):
+            good = good.assign(date=good["ts"].dt.strftime("%Y-%m-%d"))
+            with self._locked(name):
+                for values, rows in good.groupby(list(t.partition_by), sort=True, observed=True):
+                    values = values if isinstance(values, tuple) else (values,)
+                    written += self._merge_partition(t, dict(zip(t.partition_by, values)), rows)
+                    parts += 1
+        return WriteResult(name, len(df), written, len(bad), parts)
+
+    def _partition_path(self, t: schema.Table, values: dict[str, str]) -> Path:
+        d = self.root / t.name
+        for col in t.partition_by:
+            d = d / f"{col}={_check_partition_value(str(values[col]))}"
+        return d / PART_FILE
+
+    def _merge_partition(self, t: schema.Table, values: dict[str, str], rows: pd.DataFrame) -> int:
+        path = self._partition_path(t, values)
+        keep = [c for c in t.column_names if c not in t.partition_by]
+        new = rows[t.column_names]
+        if path.exists():
+            old = conform(t.name, _read_partition(path, values))
+            merged = pd.concat([old, new], ignore_index=True)
+            before = len(old)
+        else:
+            merged, before = new, 0
+        merged = merged.drop_duplicates(list(t.key), keep="last")
+        merged = merged.sort_values(["ts", *[k for k in t.key if k != "ts"]], kind="stable")
+        _atomic_write(path, merged[keep])
+        return len(merged) - before
+
+    def _quarantine(self, name: str, bad: pd.DataFrame) -> Path:
+        d = self.root / QUARANTINE / name
+        d.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        path = d / f"{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        _atomic_write(path, bad)
+        return path
+
+    # ---- reading -----------------------------------------------------------------------
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection in UTC with one view per non-empty table (named as the table)."""
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        for name in schema.TABLES:
+            if self.has_data(name):
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM {self.scan(name)}")
+        return con
+
+    def scan(self, name: str) -> str:
+        """The DuckDB ``read_parquet(...)`` expression over the table's files."""
+        t = schema.table(name)
+        types = ", ".join(
+            f"'{c}': '{'DATE' if c == 'date' else 'VARCHAR'}'" for c in t.partition_by
+        )
+        pattern = (self.table_dir(name) / "**" / PART_FILE).as_posix().replace("'", "''")
+        return f"read_parquet('{pattern}', hive_partitioning = true, hive_types = {{{types}}})"
+
+    def read(
+        self,
+        name: str,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        exchanges: Sequence[str] | None = None,
+        symbols: Sequence[str] | None = None,
+        where: str | None = None,
+    ) -> pd.DataFrame:
+        """Rows of ``name`` with ``start <= ts < end`` on the given exchanges and symbols.
+
+        ``None`` means no bound / every exchange / every symbol. ``where`` adds a raw SQL
+        predicate (for example ``"interval = '1h'"``). Output is in canonical dtypes, sorted
+        by ``ts``.
+        """
+        t = schema.table(name)
+        if not self.has_data(name):
+            return schema.empty(name)
+        clauses, params = self._filters(t, start, end, exchanges, symbols)
+        if where:
+            clauses.append(f"({where})")
+        sql = f"SELECT * EXCLUDE (date) FROM {self.scan(name)}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY ts"
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            df = con.execute(sql, params).df()
+        finally:
+            con.close()
+        return conform(name, df)
+
+    @staticmethod
+    def _filters(
+        t: schema.Table,
+        start: TimeLike,
+        end: TimeLike,
+        exchanges: Sequence[str] | None,
+        symbols: Sequence[str] | None,
+    ) -> tuple[list[str], list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        s, e = to_utc(start), to_utc(end)
+        if s is not None:
+            clauses += ["date >= ?::DATE", "ts >= ?"]
+            params += [s.strftime("%Y-%m-%d"), s.to_pydatetime()]
+        if e is not None:
+            clauses += ["date <= ?::DATE", "ts < ?"]
+            params += [e.strftime("%Y-%m-%d"), e.to_pydatetime()]
+        if exchanges is not None and "exchange" in t.columns:
+            clauses.append("list_contains(?, exchange)")
+            params.append(list(exchanges))
+        if symbols is not None and "symbol" in t.columns:
+            clauses.append("list_contains(?, symbol)")
+            params.append(list(symbols))
+        return clauses, params
+
+    def exchanges(self, name: str = "liquidations") -> list[str]:
+        """Exchanges that have at least one partition of ``name``."""
+        d = self.table_dir(name)
+        if not d.exists():
+            return []
+        return sorted(p.name.split("=", 1)[1] for p in d.glob("exchange=*") if p.is_dir())
+
+
+def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with exactly the table's columns, in order, in canonical dtypes."""
+    t = schema.table(name)
+    out = {}
+    for col, dtype in t.columns.items():
+        s = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index)
+        if dtype.startswith("datetime64"):
+            s = pd.to_datetime(s, utc=True).astype(dtype)
+        else:
+            s = s.astype(dtype)
+        out[col] = s
+    return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def _read_partition(path: Path, values: dict[str, str]) -> pd.DataFrame:
+    df = pq.read_table(path).to_pandas()
+    for col, v in values.items():
+        df[col] = v
+    return df
+
+
+def _atomic_write(path: Path, df: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.aggregate import aggregate_store, bars_from_events, build_bars, load_bars
+from helpers.store import Store
+
+
+def _ev(rows):
+    df = pd.DataFrame(rows, columns=["ts", "exchange", "side", "notional_usd"])
+    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
+    return df.assign(
+        symbol="BTC/USDT:USDT",
+        base="BTC",
+        price=100.0,
+        amount=df["notional_usd"] / 100.0,
+        source="t",
+        event_id=[str(i) for i in range(len(df))],
+    )
+
+
+EVENTS = _ev(
+    [
+        ("2025-01-01 00:10", "okx", "long", 100.0),
+        ("2025-01-01 00:50", "okx", "long", 50.0),
+        ("2025-01-01 00:59:59", "okx", "short", 7.0),
+        ("2025-01-01 03:00", "okx", "short", 1.0),
+        ("2025-01-01 01:20", "bybit", "long", 9.0),
+    ]
+)
+
+
+def test_hourly_bars_sum_each_side_and_count():
+    bars = bars_from_events(EVENTS, "1h").set_index(["exchange", "ts"])
+    first = bars.loc[("okx", pd.Timestamp("2025-01-01 00:00", tz="UTC"))]
+    # 100 + 50 long, 7 short in the 00:00 bar
+    assert (first.long_usd, first.short_usd, first.long_count, first.short_count) == (150, 7, 2, 1)
+
+
+def test_observed_span_gets_zero_bars_and_nothing_outside():
+    bars = bars_from_events(EVENTS, "1h")
+    okx = bars[bars.exchange == "okx"]
+    # okx observed 00:00..03:00 -> 4 bars, the two quiet hours are zero, not missing
+    assert okx["ts"].dt.hour.tolist() == [0, 1, 2, 3]
+    assert okx["long_usd"].tolist() == [150, 0, 0, 0]
+    bybit = bars[bars.exchange == "bybit"]
+    assert bybit["ts"].dt.hour.tolist() == [1]
+
+
+def test_full_window_marks_every_bar_observed():
+    bars = bars_from_events(EVENTS, "1h", "2025-01-01 00:00Z", "2025-01-01 06:00Z")
+    assert (bars.groupby("exchange").size() == 6).all()
+
+
+def test_gap_bars_are_left_out_not_zero():
+    gaps = pd.DataFrame(
+        {
+            "start": pd.to_datetime(["2025-01-01 01:30"], utc=True),
+            "end": pd.to_datetime(["2025-01-01 02:10"], utc=True),
+            "exchange": ["okx"],
+            "symbol": [None],
+            "table_name": ["liquidations"],
+            "reason": ["stream silent"],
+            "ts": pd.to_datetime(["2025-01-01 01:30"], utc=True),
+        }
+    )
+    bars = bars_from_events(EVENTS, "1h", gaps=gaps)
+    okx = bars[bars.exchange == "okx"]
+    # the gap touches the 01:00 and 02:00 bars
+    assert okx["ts"].dt.hour.tolist() == [0, 3]
+
+
+def test_store_aggregation_matches_frame_aggregation(tmp_path):
+    store = Store(tmp_path)
+    store.write("liquidations", EVENTS)
+    from_store = aggregate_store(store, "1h")
+    from_frame = bars_from_events(EVENTS, "1h")
+    pd.testing.assert_frame_equal(from_store, from_frame)
+    assert build_bars(store, "1h").written == len(from_frame)
+
+
+def test_load_bars_keeps_one_source_per_venue(tmp_path):
+    store = Store(tmp_path)
+    events_bars = bars_from_events(EVENTS, "1h")
+    vendor = events_bars[events_bars.exchange == "okx"].assign(source="vendor", long_usd=1e9)
+    store.write("liquidation_bars", pd.concat([events_bars, vendor.iloc[:2]]))
+    loaded = load_bars(store, "2025-01-01T00:00Z", "2025-01-02T00:00Z")
+    # 't' has 4 okx bars against the vendor's 2, so okx comes from 't' only
+    assert set(loaded.loc[loaded.exchange == "okx", "source"]) == {"t"}
+    assert loaded["long_usd"].sum() == 150 + 9

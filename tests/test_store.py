@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import schema
+from helpers.store import Store
+
+
+def _events(**over) -> pd.DataFrame:
+    base = {
+        "ts": pd.to_datetime(
+            ["2025-01-01 00:00:01", "2025-01-01 01:30:00", "2025-01-02 00:00:00"], utc=True
+        ),
+        "exchange": ["binanceusdm", "okx", "okx"],
+        "symbol": ["BTC/USDT:USDT", "BTC/USDT:USDT", "ETH/USDT:USDT"],
+        "base": ["BTC", "BTC", "ETH"],
+        "side": ["long", "short", "long"],
+        "price": [90_000.0, 91_000.0, 3_000.0],
+        "amount": [0.5, 0.1, 2.0],
+        "notional_usd": [45_000.0, 9_100.0, 6_000.0],
+        "source": "test",
+        "event_id": ["a", "b", "c"],
+    }
+    base.update(over)
+    return pd.DataFrame(base)
+
+
+def test_write_partitions_by_exchange_and_date(tmp_path):
+    store = Store(tmp_path)
+    result = store.write("liquidations", _events())
+    assert (result.offered, result.written, result.quarantined) == (3, 3, 0)
+    parts = sorted(p.relative_to(tmp_path).as_posix() for p in store.files("liquidations"))
+    assert parts == [
+        "liquidations/exchange=binanceusdm/date=2025-01-01/part.parquet",
+        "liquidations/exchange=okx/date=2025-01-01/part.parquet",
+        "liquidations/exchange=okx/date=2025-01-02/part.parquet",
+    ]
+
+
+def test_write_is_idempotent_and_newest_wins(tmp_path):
+    store = Store(tmp_path)
+    store.write("liquidations", _events())
+    again = store.write("liquidations", _events())
+    assert again.written == 0
+    revised = _events(notional_usd=[45_000.0, 9_999.0, 6_000.0])
+    store.write("liquidations", revised)
+    out = store.read("liquidations")
+    assert len(out) == 3
+    assert out.set_index("event_id").loc["b", "notional_usd"] == 9_999.0
+
+
+def test_read_pushes_window_exchange_and_symbol_filters(tmp_path):
+    store = Store(tmp_path)
+    store.write("liquidations", _events())
+    # half-open window [00:30, 2025-01-02 00:00) keeps only the okx BTC row at 01:30
+    out = store.read("liquidations", "2025-01-01T00:30:00Z", "2025-01-02T00:00:00Z")
+    assert out["event_id"].tolist() == ["b"]
+    assert store.read("liquidations", exchanges=["okx"])["event_id"].tolist() == ["b", "c"]
+    assert store.read("liquidations", symbols=["ETH/USDT:USDT"])["event_id"].tolist() == ["c"]
+    assert store.read("liquidations", exchanges=[]).empty
+
+
+def test_read_returns_canonical_dtypes(tmp_path):
+    store = Store(tmp_path)
+    store.write("liquidations", _events())
+    out = store.read("liquidations")
+    assert list(out.columns) == schema.table("liquidations").column_names
+    assert str(out["ts"].dtype) == "datetime64[us, UTC]"
+    assert out["ts"].iloc[0] == pd.Timestamp("2025-01-01 00:00:01", tz="UTC")
+
+
+def test_read_of_empty_table_is_empty_with_columns(tmp_path):
+    out = Store(tmp_path).read("ohlcv")
+    assert out.empty and list(out.columns) == schema.table("ohlcv").column_names
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("price", -1.0, "price: must be positive"),
+        ("price", None, "price: missing"),
+        ("amount", 0.0, "amount: must be positive"),
+        ("side", "sell", "side: must be 'long' or 'short'"),
+        ("ts", "2025-01-01 00:00:00", "naive timestamp"),
+        ("ts", "yesterday-ish", "unparseable timestamp"),
+        ("exchange", "", "exchange: missing"),
+    ],
+)
+def test_bad_rows_go_to_quarantine_with_reason(tmp_path, column, value, reason):
+    store = Store(tmp_path)
+    df = _events().astype({"ts": object}) if column == "ts" else _events()
+    df.loc[1, column] = value
+    result = store.write("liquidations", df)
+    assert (result.written, result.quarantined) == (2, 1)
+    [qfile] = store.quarantine_files("liquidations")
+    q = pd.read_parquet(qfile)
+    assert q["event_id"].tolist() == ["b"]
+    assert reason in q["reason"].iloc[0]
+    assert "b" not in store.read("liquidations")["event_id"].tolist()
+
+
+def test_naive_datetime_column_is_rejected_whole(tmp_path):
+    df = _events(ts=pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-02"]))
+    result = Store(tmp_path).write("liquidations", df)
+    assert (result.written, result.quarantined) == (0, 3)
+
+
+def test_offset_timestamps_are_converted_to_utc(tmp_path):
+    store = Store(tmp_path)
+    df = _events(ts=["2025-01-01T02:00:01+02:00", "2025-01-01T01:30:00Z", "2025-01-02T00:00:00Z"])
+    store.write("liquidations", df)
+    first = store.read("liquidations")["ts"].iloc[0]
+    assert first == pd.Timestamp("2025-01-01 00:00:01", tz="UTC")
+
+
+def test_failed_write_keeps_previous_partition(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    store.write("liquidations", _events())
+    path = store.files("liquidations")[0]
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", explode)
+    with pytest.raises(OSError, match="disk full"):
+        store.write("liquidations", _events(event_id=["x", "y", "z"]))
+    assert path.read_bytes() == before
+    leftovers = [p for p in path.parent.iterdir() if p.name != "part.parquet"]
+    assert leftovers == []
+    assert len(store.read("liquidations")) == 3
+
+
+def test_market_caps_partition_by_date_only(tmp_path):
+    store = Store(tmp_path)
+    df = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(["2025-11-17T00:00:00Z"] * 2),
+            "coin": ["bitcoin", "ethereum"],
+            "symbol": ["BTC", "ETH"],
+            "name": ["Bitcoin", "Ethereum"],
+            "price_usd": [85_000.0, 2_800.0],
+            "market_cap_usd": [1.7e12, 3.4e11],
+            "change_24h_pct": [-1.0, None],
+        }
+    )
+    assert store.write("market_caps", df).written == 2
+    [f] = store.files("market_caps")
+    assert f.parent.name == "date=2025-11-17"
+    out = store.read("market_caps")
+    assert out["change_24h_pct"].isna().tolist() == [False, True]
+
+
+def test_unknown_table_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown table 'liqs'"):
+        Store(tmp_path).read("liqs")
+
+
+def test_partition_values_cannot_escape_the_store(tmp_path):
+    with pytest.raises(ValueError, match="partition value"):
+        Store(tmp_path).write("liquidations", _events(exchange=["../etc", "okx", "okx"]))
+    assert not os.path.exists(tmp_path.parent / "etc")
