@@ -26,7 +26,7 @@ report: demo
 	$(PY) -m helpers report --params $(PARAMS) --data-dir $(DATA_DIR) $(ARGS)
 
 test: setup
-	$(PY) -m pytest -n 2 $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests notebooks benchmarks

@@ -146,6 +146,7 @@ def test_market_caps_partition_by_date_only(tmp_path):
             "price_usd": [85_000.0, 2_800.0],
             "market_cap_usd": [1.7e12, 3.4e11],
             "change_24h_pct": [-1.0, None],
+            "source": "test",
         }
     )
     assert store.write("market_caps", df).written == 2
@@ -164,3 +165,12 @@ def test_partition_values_cannot_escape_the_store(tmp_path):
     with pytest.raises(ValueError, match="partition value"):
         Store(tmp_path).write("liquidations", _events(exchange=["../etc", "okx", "okx"]))
     assert not os.path.exists(tmp_path.parent / "etc")
+
+
+def test_missing_time_in_a_tz_aware_column_is_quarantined(tmp_path):
+    df = _events()
+    df.loc[2, "ts"] = pd.NaT
+    result = Store(tmp_path).write("liquidations", df)
+    assert (result.written, result.quarantined) == (2, 1)
+    [qfile] = Store(tmp_path).quarantine_files("liquidations")
+    assert pd.read_parquet(qfile)["reason"].tolist() == ["ts: missing timestamp"]

@@ -173,8 +173,15 @@ def aggregate_store(
     con = _connection()
     try:
         return _run_bars_sql(
-            con, store.scan("liquidations"), interval, s, e, gaps, False,
-            " ".join(extra), extra_params,
+            con,
+            store.scan("liquidations"),
+            interval,
+            s,
+            e,
+            gaps,
+            False,
+            " ".join(extra),
+            extra_params,
         )
     finally:
         con.close()
@@ -202,12 +209,14 @@ def load_bars(
 
 
 def pick_one_source(bars: pd.DataFrame) -> pd.DataFrame:
-    """Keep, for each (exchange, symbol), only the source with the most bars (ties: first by name)."""
+    """Keep, per (exchange, symbol), only the source with the most bars (ties: first by name)."""
     if bars.empty:
         return bars
     counts = bars.groupby(["exchange", "symbol", "source"], observed=True).size()
-    counts = counts.rename("n").reset_index().sort_values(
-        ["exchange", "symbol", "n", "source"], ascending=[True, True, False, True]
+    counts = (
+        counts.rename("n")
+        .reset_index()
+        .sort_values(["exchange", "symbol", "n", "source"], ascending=[True, True, False, True])
     )
     best = counts.drop_duplicates(["exchange", "symbol"])[["exchange", "symbol", "source"]]
     out = bars.merge(best, on=["exchange", "symbol", "source"], how="inner")
@@ -229,6 +238,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"bad --start/--end: {exc}") from None
     if start is not None and end is not None and end <= start:
         raise UserError("--end must be after --start")
-    result = build_bars(Store(args.data_dir), args.interval, start, end, args.exchanges, args.symbols)
-    print(result)
+    store = Store(args.data_dir)
+    print(build_bars(store, args.interval, start, end, args.exchanges, args.symbols))
     return 0

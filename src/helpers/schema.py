@@ -9,7 +9,10 @@ Conventions that hold for every table:
 * ``side`` in ``liquidations`` is the POSITION that was liquidated: ``long`` (a forced sell) or
   ``short`` (a forced buy), never an order side.
 * Money columns ending in ``_usd`` are US dollars; ``amount`` is in base-currency units.
-* ``source`` says where a row came from (``demo`` for the simulated market).
+* ``source`` (every table but ``gaps``) says where a row came from: ``demo`` for the
+  simulated market, ``ccxt:<exchange>``, ``coinalyze``, ``tardis``, ``coingecko``... It is
+  not part of any key except ``liquidation_bars``' (where a vendor's bars and bars built
+  from recorded events may coexist and :func:`helpers.aggregate.load_bars` picks one).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Table:
     partition_by: tuple[str, ...]
     positive: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
+    nullable_times: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -92,26 +96,39 @@ TABLES: dict[str, Table] = {
                 "low": "float64",
                 "close": "float64",
                 "volume": "float64",
+                "source": "string",
             },
             key=("ts", "interval", "exchange", "symbol"),
             partition_by=("exchange", "date"),
             positive=("open", "high", "low", "close"),
-            required=("interval", "exchange", "symbol"),
+            required=("interval", "exchange", "symbol", "source"),
         ),
         Table(
             "open_interest",
-            {"ts": _TS, "exchange": "string", "symbol": "string", "oi_usd": "float64"},
+            {
+                "ts": _TS,
+                "exchange": "string",
+                "symbol": "string",
+                "oi_usd": "float64",
+                "source": "string",
+            },
             key=("ts", "exchange", "symbol"),
             partition_by=("exchange", "date"),
             positive=("oi_usd",),
-            required=("exchange", "symbol"),
+            required=("exchange", "symbol", "source"),
         ),
         Table(
             "funding",
-            {"ts": _TS, "exchange": "string", "symbol": "string", "rate": "float64"},
+            {
+                "ts": _TS,
+                "exchange": "string",
+                "symbol": "string",
+                "rate": "float64",
+                "source": "string",
+            },
             key=("ts", "exchange", "symbol"),
             partition_by=("exchange", "date"),
-            required=("exchange", "symbol"),
+            required=("exchange", "symbol", "source"),
         ),
         Table(
             "market_caps",
@@ -123,11 +140,12 @@ TABLES: dict[str, Table] = {
                 "price_usd": "float64",
                 "market_cap_usd": "float64",
                 "change_24h_pct": "float64",
+                "source": "string",
             },
             key=("ts", "coin"),
             partition_by=("date",),
             positive=("price_usd", "market_cap_usd"),
-            required=("coin", "symbol"),
+            required=("coin", "symbol", "source"),
         ),
         Table(
             "gaps",
@@ -143,12 +161,14 @@ TABLES: dict[str, Table] = {
             key=("exchange", "symbol", "table_name", "start"),
             partition_by=("exchange", "date"),
             required=("exchange", "table_name", "reason"),
+            nullable_times=("end",),
         ),
     )
 }
 """Every canonical table by name. ``gaps`` records stretches where a source had no data
 (a dropped stream, an outage), so reports can show them as missing rather than zero;
-its ``ts`` equals ``start`` and is only used for partitioning."""
+its ``ts`` equals ``start`` and is only used for partitioning; an empty ``end`` means the gap
+is still open."""
 
 
 def table(name: str) -> Table:
@@ -167,6 +187,7 @@ def _parse_utc(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     reasons = pd.Series(pd.NA, index=values.index, dtype="string")
     if isinstance(values.dtype, pd.DatetimeTZDtype):
+        reasons[values.isna()] = "missing timestamp"
         return values.dt.tz_convert("UTC").astype(_TS), reasons
     if pd.api.types.is_datetime64_dtype(values.dtype):
         reasons[:] = "naive timestamp (no timezone)"
@@ -213,6 +234,8 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     for col, dtype in t.columns.items():
         if dtype == _TS:
             parsed, why = _parse_utc(df[col])
+            if col in t.nullable_times:
+                why = why.mask(why == "missing timestamp")
             for r in why.dropna().unique():
                 reject(why == r, f"{col}: {r}")
             out[col] = parsed
@@ -234,7 +257,8 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                 reject(vals.isna() | (vals == ""), f"{col}: missing")
             out[col] = vals
     if "side" in t.columns:
-        reject(~out["side"].isin(SIDES), "side: must be 'long' or 'short' (the liquidated position)")
+        why = "side: must be 'long' or 'short' (the liquidated position)"
+        reject(~out["side"].isin(SIDES), why)
     if "interval" in t.columns:
         reject(~out["interval"].isin(INTERVALS), f"interval: must be one of {INTERVALS}")
     if name == "ohlcv":

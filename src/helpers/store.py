@@ -122,7 +122,9 @@ class Store:
             with self._locked(name):
                 for values, rows in good.groupby(list(t.partition_by), sort=True, observed=True):
                     values = values if isinstance(values, tuple) else (values,)
-                    written += self._merge_partition(t, dict(zip(t.partition_by, values)), rows)
+                    written += self._merge_partition(
+                        t, dict(zip(t.partition_by, values, strict=True)), rows
+                    )
                     parts += 1
         return WriteResult(name, len(df), written, len(bad), parts)
 

@@ -14,14 +14,27 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from helpers.units import fmt_usd
+
+__all__ = ["fmt_usd"]
+
 LONG_COLOR = "#d62728"
 SHORT_COLOR = "#2ca02c"
 NEUTRAL_COLOR = "#4c72b0"
 
 
 def apply_style() -> None:
-    """The project's matplotlib defaults (call once per notebook)."""
+    """The project's matplotlib defaults (call once per notebook).
+
+    In a notebook it also switches on inline figures, so a :class:`Figure` returned by a
+    plot function is shown as an embedded PNG.
+    """
     import seaborn as sns
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.run_line_magic("matplotlib", "inline")
 
     sns.set_theme(style="whitegrid", context="notebook")
     plt.rcParams.update({"figure.figsize": (11, 4.5), "figure.dpi": 100, "axes.titlesize": 12})
@@ -53,21 +66,35 @@ def figure_title(
     sources: Iterable[str],
 ) -> str:
     """Two-line title: what is shown, then window, venues and source."""
-    return f"{what}\n{window_label(start, end)} | {venues_label(exchanges)} | {sources_label(sources)}"
+    where = f"{window_label(start, end)} | {venues_label(exchanges)} | {sources_label(sources)}"
+    return f"{what}\n{where}"
 
 
 def mark_simulated(fig: Figure, sources: Iterable[str]) -> None:
     """Watermark ``fig`` when any of its data is simulated."""
     if "demo" in {str(s) for s in sources}:
         fig.text(
-            0.5, 0.5, "SIMULATED DATA", fontsize=40, color="grey", alpha=0.15,
-            ha="center", va="center", rotation=20, transform=fig.transFigure, zorder=0,
+            0.5,
+            0.5,
+            "SIMULATED DATA",
+            fontsize=40,
+            color="grey",
+            alpha=0.15,
+            ha="center",
+            va="center",
+            rotation=20,
+            transform=fig.transFigure,
+            zorder=0,
         )
 
 
 def usd_millions_axis(ax: Axes, axis: str = "y") -> None:
     """Format an axis in US dollars millions (``$12M``)."""
-    fmt = mticker.FuncFormatter(lambda v, _: f"${v / 1e6:,.0f}M" if abs(v) >= 1e6 or v == 0 else f"${v / 1e6:,.2f}M")
+
+    def label(v: float, _pos: int) -> str:
+        return f"${v / 1e6:,.0f}M" if abs(v) >= 1e6 or v == 0 else f"${v / 1e6:,.2f}M"
+
+    fmt = mticker.FuncFormatter(label)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
@@ -75,14 +102,3 @@ def percent_axis(ax: Axes, axis: str = "y", decimals: int = 0) -> None:
     """Format an axis whose values are fractions (0.25) as percents (25%)."""
     fmt = mticker.PercentFormatter(xmax=1.0, decimals=decimals)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
-
-
-def fmt_usd(value: float | None, digits: int = 1) -> str:
-    """``$231.4M`` / ``$1.70T`` / ``missing`` for NaN or None."""
-    if value is None or pd.isna(value):
-        return "missing"
-    v = float(value)
-    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= div:
-            return f"${v / div:,.{digits}f}{suffix}"
-    return f"${v:,.0f}"

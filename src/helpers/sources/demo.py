@@ -228,8 +228,12 @@ class _Book:
     @classmethod
     def empty(cls) -> _Book:
         return cls(
-            np.empty(0, np.int16), np.empty(0, bool), np.empty(0), np.empty(0),
-            np.empty(0, np.int64), np.empty(0, bool),
+            np.empty(0, np.int16),
+            np.empty(0, bool),
+            np.empty(0),
+            np.empty(0),
+            np.empty(0, np.int64),
+            np.empty(0, bool),
         )
 
     def extend(self, other: _Book) -> int:
@@ -281,7 +285,8 @@ def _open_positions(
     notional = sc.median_notional_usd * coin.size_scale * rng.lognormal(0.0, sc.notional_sigma, n)
     liq = np.where(is_long, entry * (1 - 1 / lev + mmr), entry * (1 + 1 / lev - mmr))
     hold = rng.exponential(sc.hold_hours * MINUTES_PER_HOUR, n).astype(np.int64) + 1
-    return _Book(venue.astype(np.int16), is_long, notional / entry, liq, minute + hold, np.ones(n, bool))
+    alive = np.ones(n, bool)
+    return _Book(venue.astype(np.int16), is_long, notional / entry, liq, minute + hold, alive)
 
 
 def _seasoned_book(rng: np.random.Generator, sc: Scenario, coin: Coin, price: float) -> _Book:
@@ -290,8 +295,9 @@ def _seasoned_book(rng: np.random.Generator, sc: Scenario, coin: Coin, price: fl
     book = _open_positions(rng, sc, coin, sc.initial_positions, price, False, 0)
     drift = np.exp(rng.normal(0.0, 0.03, sc.initial_positions))
     book.liq_price *= drift
-    survived = np.where(book.is_long, book.liq_price < price * 0.995, book.liq_price > price * 1.005)
-    book.alive &= survived
+    book.alive &= np.where(
+        book.is_long, book.liq_price < price * 0.995, book.liq_price > price * 1.005
+    )
     book.close_minute = rng.integers(1, int(sc.hold_hours * 2 * MINUTES_PER_HOUR), len(book.amount))
     return book
 
@@ -312,8 +318,8 @@ def _shock_returns(sc: Scenario, minutes: int) -> tuple[np.ndarray, np.ndarray]:
         m1 = min(minutes, m0 + s.minutes)
         total = np.log1p(s.pct / 100)
         shock[m0:m1] += total / s.minutes
-        anchor[m0:] += total * s.anchor_keep * np.clip(
-            (np.arange(m0, minutes) - m0 + 1) / s.minutes, 0, 1
+        anchor[m0:] += (
+            total * s.anchor_keep * np.clip((np.arange(m0, minutes) - m0 + 1) / s.minutes, 0, 1)
         )
     return shock, anchor
 
@@ -378,7 +384,9 @@ def simulate_coin(sc: Scenario, coin: Coin, market: np.ndarray, seed: int) -> Co
                 weights=book.amount[alive & book.is_long],
                 minlength=n_venues,
             )
-            long_share[hr] = np.divide(longs, oi[hr], out=np.full(n_venues, np.nan), where=oi[hr] > 0)
+            long_share[hr] = np.divide(
+                longs, oi[hr], out=np.full(n_venues, np.nan), where=oi[hr] > 0
+            )
         open_ = float(np.exp(logp))
         logp += sc.reversion_per_minute * (log_anchor0 + anchor_shift[m] - logp) + eps[m]
         close = float(np.exp(logp))
@@ -414,9 +422,18 @@ def simulate_coin(sc: Scenario, coin: Coin, market: np.ndarray, seed: int) -> Co
 
     idx = np.asarray(ev_idx, dtype=np.int64)
     return CoinRun(
-        coin, o, h, lo, c, oi, long_share,
-        np.asarray(ev_minute, dtype=np.int64), book.venue[idx].astype(np.int64),
-        book.is_long[idx], book.amount[idx], np.asarray(ev_price),
+        coin,
+        o,
+        h,
+        lo,
+        c,
+        oi,
+        long_share,
+        np.asarray(ev_minute, dtype=np.int64),
+        book.venue[idx].astype(np.int64),
+        book.is_long[idx],
+        book.amount[idx],
+        np.asarray(ev_price),
     )
 
 
@@ -477,7 +494,7 @@ def _events(
 ) -> pd.DataFrame:
     rng = np.random.default_rng([seed, 1])
     frames = []
-    for k, run in enumerate(runs):
+    for run in runs:
         n = len(run.liq_minute)
         parent = np.arange(n)
         minute = run.liq_minute
@@ -560,8 +577,13 @@ def _ohlcv(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
             )
             for interval, bars in (("1m", m1), ("1h", h1)):
                 frames.append(
-                    bars.rename_axis("ts").reset_index().assign(
-                        interval=interval, exchange=v.id, symbol=v.symbol(run.coin.base)
+                    bars.rename_axis("ts")
+                    .reset_index()
+                    .assign(
+                        interval=interval,
+                        exchange=v.id,
+                        symbol=v.symbol(run.coin.base),
+                        source=SOURCE,
                     )
                 )
     return pd.concat(frames, ignore_index=True)
@@ -572,7 +594,7 @@ def _open_interest(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
     for run in runs:
         hours = run.hourly_oi_base.shape[0]
         idx = pd.date_range(sc.start, periods=hours, freq="h", unit="us")
-        open_price = run.minute_open[:: MINUTES_PER_HOUR][:hours]
+        open_price = run.minute_open[::MINUTES_PER_HOUR][:hours]
         for j, v in enumerate(sc.venues):
             frames.append(
                 pd.DataFrame(
@@ -581,6 +603,7 @@ def _open_interest(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
                         "exchange": v.id,
                         "symbol": v.symbol(run.coin.base),
                         "oi_usd": run.hourly_oi_base[:, j] * open_price * (1 + v.basis),
+                        "source": SOURCE,
                     }
                 )
             )
@@ -588,7 +611,7 @@ def _open_interest(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
 
 
 def _funding(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
-    """Funding per period as a fraction: 1 bp base plus 8 bp per 10 pp of long excess,
+    """Funding per period as a fraction: 1 bp base plus 2 bp per 10 pp of long excess,
     clamped to +-0.75 %, scaled to the venue's period (hyperliquid pays hourly)."""
     frames = []
     for run in runs:
@@ -596,7 +619,7 @@ def _funding(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
         idx = pd.date_range(sc.start, periods=hours, freq="h", unit="us")
         for j, v in enumerate(sc.venues):
             imbalance = np.nan_to_num(run.hourly_long_share[:, j], nan=0.5) - 0.5
-            rate_8h = np.clip(0.0001 + 0.008 * imbalance, -0.0075, 0.0075)
+            rate_8h = np.clip(0.0001 + 0.002 * imbalance, -0.0075, 0.0075)
             step = v.funding_hours
             frames.append(
                 pd.DataFrame(
@@ -605,6 +628,7 @@ def _funding(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
                         "exchange": v.id,
                         "symbol": v.symbol(run.coin.base),
                         "rate": rate_8h[::step] * step / 8,
+                        "source": SOURCE,
                     }
                 )
             )
@@ -612,17 +636,20 @@ def _funding(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
 
 
 def _market_caps(sc: Scenario, runs: list[CoinRun], seed: int) -> pd.DataFrame:
-    """Hourly snapshots of 34 coins; the three simulated coins use their simulated price,
-    the others follow BTC's 24 h move with their beta plus noise (stablecoins stay flat)."""
+    """Snapshots of 34 coins at hh:59 every hour (so all fall inside the half-open window).
+
+    The three simulated coins use their simulated price; the others follow BTC's move with
+    their beta plus noise (stablecoins stay flat).
+    """
     rng = np.random.default_rng([seed, 2])
     by_base = {r.coin.base: r for r in runs}
     btc = by_base["BTC"].minute_close
     hours = len(btc) // MINUTES_PER_HOUR
-    idx = pd.date_range(sc.start, periods=hours, freq="h", unit="us") + pd.Timedelta(hours=1)
-    hourly_close = {b: r.minute_close[MINUTES_PER_HOUR - 1 :: MINUTES_PER_HOUR] for b, r in by_base.items()}
+    idx = pd.date_range(sc.start, periods=hours, freq="h", unit="us") + pd.Timedelta(minutes=59)
+    last_minute = slice(MINUTES_PER_HOUR - 1, None, MINUTES_PER_HOUR)
+    hourly_close = {b: r.minute_close[last_minute] for b, r in by_base.items()}
     btc_h = hourly_close["BTC"]
     btc_log = np.log(btc_h / btc[0])
-    btc_24h = btc_log - np.concatenate([np.zeros(min(24, hours)), btc_log[:-24]])[:hours]
     frames = []
     for run in runs:
         px = hourly_close[run.coin.base]
@@ -637,6 +664,7 @@ def _market_caps(sc: Scenario, runs: list[CoinRun], seed: int) -> pd.DataFrame:
                     "price_usd": px,
                     "market_cap_usd": px * run.coin.supply,
                     "change_24h_pct": (px / prev - 1) * 100,
+                    "source": SOURCE,
                 }
             )
         )
@@ -655,10 +683,10 @@ def _market_caps(sc: Scenario, runs: list[CoinRun], seed: int) -> pd.DataFrame:
                     "price_usd": price0 * np.exp(level),
                     "market_cap_usd": cap0 * np.exp(level),
                     "change_24h_pct": (np.exp(level - prev_level) - 1) * 100,
+                    "source": SOURCE,
                 }
             )
         )
-    _ = btc_24h
     return pd.concat(frames, ignore_index=True)
 
 
@@ -674,11 +702,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", default="article", choices=sorted(SCENARIOS))
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
-        "--events", type=int, default=None,
+        "--events",
+        type=int,
+        default=None,
         help="split liquidations into partial fills to reach about this many events (benchmarks)",
     )
     p.add_argument(
-        "--if-absent", action="store_true",
+        "--if-absent",
+        action="store_true",
         help="do nothing when the store already holds liquidations",
     )
 

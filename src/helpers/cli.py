@@ -1,0 +1,76 @@
+"""Command line: ``python -m helpers <command>``; every command takes ``--data-dir``.
+
+Bad input ends with a one-line ``error: ...`` on stderr and exit status 2; nothing already
+stored is touched by a command that fails validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from helpers.errors import UserError
+from helpers.store import DEFAULT_DATA_DIR
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir", default=str(DEFAULT_DATA_DIR), help="store root (default: %(default)s)"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
+    from helpers import aggregate, report
+    from helpers.sources import ccxt_rest, demo
+
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    runners: dict[str, Runner] = {}
+    for name, module, help_ in (
+        ("demo", demo, "write the simulated demo market into the store"),
+        ("aggregate", aggregate, "build liquidation bars from stored events"),
+        ("report", report, "render every notebook into a dated HTML report"),
+        ("fetch", ccxt_rest, "pull REST history: liquidations, OHLCV, open interest, funding"),
+    ):
+        p = sub.add_parser(name, help=help_, description=module.__doc__)
+        _add_common(p)
+        module.add_arguments(p)
+        runners[name] = module.run
+    runners["report"] = run_report
+    return parser, runners
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Validate the report parameters, build the window's bars once from stored events, then
+    render every notebook (which read the pre-aggregated bars, never raw events in bulk)."""
+    from helpers import aggregate, report
+    from helpers.store import Store
+
+    plan = report.prepare(args)
+    built = aggregate.build_bars(
+        Store(plan.data_dir), plan.interval, plan.start, plan.end, plan.exchanges, plan.symbols
+    )
+    logging.getLogger("helpers.report").info("bars for the window: %s", built)
+    return report.render(plan)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, runners = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return runners[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,129 @@
+"""What a notebook works on: one window of the store, read once per table.
+
+A :class:`Dataset` turns the plain notebook parameters (``start``, ``end``, ``exchanges``,
+``symbols``, ``interval``, ``data_dir``) into checked values and reads the canonical tables
+for that window. Bars come pre-aggregated from the store (one source per venue, see
+:func:`helpers.aggregate.load_bars`); raw events are read only when a notebook asks for them
+(price clusters), and then only for one base asset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import pandas as pd
+
+from helpers.aggregate import INTERVAL_SECONDS, load_bars
+from helpers.errors import UserError
+from helpers.store import Store, to_utc
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The window ``[start, end)`` on ``exchanges`` / ``symbols`` (None = all) of a store."""
+
+    store: Store
+    start: pd.Timestamp
+    end: pd.Timestamp
+    exchanges: tuple[str, ...] | None
+    symbols: tuple[str, ...] | None
+    interval: str = "1h"
+    _cache: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str,
+        start: str,
+        end: str,
+        exchanges: Sequence[str] | None = None,
+        symbols: Sequence[str] | None = None,
+        interval: str = "1h",
+    ) -> Dataset:
+        """Check the parameters (one-line :class:`UserError` when wrong) and open the store."""
+        try:
+            s, e = to_utc(start), to_utc(end)
+        except ValueError as exc:
+            raise UserError(f"bad start/end: {exc}") from None
+        if s is None or e is None or e <= s:
+            raise UserError(f"the window needs start < end, got {start!r} .. {end!r}")
+        if interval not in INTERVAL_SECONDS:
+            raise UserError(
+                f"unknown interval {interval!r}; choose one of {list(INTERVAL_SECONDS)}"
+            )
+        return cls(
+            Store(data_dir),
+            s,
+            e,
+            tuple(exchanges) if exchanges is not None else None,
+            tuple(symbols) if symbols is not None else None,
+            interval,
+        )
+
+    def extended(self, bars: int) -> Dataset:
+        """The same selection starting ``bars`` intervals earlier (history for trailing tests)."""
+        step = pd.Timedelta(seconds=INTERVAL_SECONDS[self.interval])
+        return replace(self, start=self.start - bars * step, _cache={})
+
+    def _read(self, table: str, where: str | None = None) -> pd.DataFrame:
+        key = f"{table}|{where}"
+        if key not in self._cache:
+            self._cache[key] = self.store.read(
+                table, self.start, self.end, self.exchanges, self.symbols, where=where
+            )
+        return self._cache[key]
+
+    def bars(self) -> pd.DataFrame:
+        """Liquidation bars of ``interval`` (one source per exchange and symbol)."""
+        key = f"bars|{self.interval}"
+        if key not in self._cache:
+            self._cache[key] = load_bars(
+                self.store, self.start, self.end, self.exchanges, self.symbols, self.interval
+            )
+        return self._cache[key]
+
+    def events(self, base: str | None = None) -> pd.DataFrame:
+        """Liquidation events, optionally of one base asset (``"BTC"``)."""
+        return self._read("liquidations", None if base is None else f"base = '{_sql(base)}'")
+
+    def ohlcv(self, interval: str | None = None) -> pd.DataFrame:
+        return self._read("ohlcv", f"interval = '{_sql(interval or self.interval)}'")
+
+    def open_interest(self) -> pd.DataFrame:
+        return self._read("open_interest")
+
+    def funding(self) -> pd.DataFrame:
+        return self._read("funding")
+
+    def gaps(self) -> pd.DataFrame:
+        """Recorded outages that overlap the window (any table)."""
+        gaps = self.store.read("gaps", end=self.end, exchanges=self.exchanges)
+        return gaps[gaps["end"] > self.start].reset_index(drop=True)
+
+    def market_caps(self) -> pd.DataFrame:
+        """Market-cap snapshots taken inside the window (not filtered by exchange)."""
+        key = "market_caps"
+        if key not in self._cache:
+            self._cache[key] = self.store.read("market_caps", self.start, self.end)
+        return self._cache[key]
+
+    @cached_property
+    def sources(self) -> tuple[str, ...]:
+        """Sources of the liquidation bars in the window (``('demo',)`` for the simulator)."""
+        return tuple(sorted(self.bars()["source"].dropna().unique()))
+
+    @property
+    def simulated(self) -> bool:
+        return "demo" in self.sources
+
+    def venues(self) -> list[str]:
+        """The requested exchanges, or every exchange with bars in the window."""
+        if self.exchanges is not None:
+            return sorted(self.exchanges)
+        return sorted(self.bars()["exchange"].dropna().unique())
+
+
+def _sql(text: str) -> str:
+    return str(text).replace("'", "''")

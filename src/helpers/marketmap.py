@@ -1,0 +1,102 @@
+"""Is the broad market risk-off? The top coins by market cap and their 24h change.
+
+Input is the canonical ``market_caps`` table (:mod:`helpers.schema`): snapshots of
+(ts, coin, symbol, name, price_usd, market_cap_usd, change_24h_pct). Caps are US dollars;
+``change_24h_pct`` is a percent (``-2.1`` means -2.1 %), and a missing change stays missing:
+it is counted separately, never as red or green, and left out of averages.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from helpers.imbalance import require_utc
+
+
+def latest_snapshot(caps: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
+    """The rows of the latest snapshot taken at or before ``at`` (all rows sharing that ``ts``).
+
+    Empty (same columns) when no snapshot is that old. When a coin appears twice at that time,
+    the last row is kept.
+    """
+    t = require_utc(at, "at")
+    before = caps[caps["ts"] <= t]
+    if before.empty:
+        return caps.iloc[0:0].reset_index(drop=True)
+    snap = before[before["ts"] == before["ts"].max()]
+    return snap.drop_duplicates("coin", keep="last").reset_index(drop=True)
+
+
+def top_by_cap(snapshot: pd.DataFrame, n: int = 20) -> pd.DataFrame:
+    """The ``n`` largest coins of one snapshot by ``market_cap_usd``, largest first, with a
+    1-based ``rank``. Coins without a cap are left out."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    ranked = snapshot.dropna(subset=["market_cap_usd"]).sort_values(
+        "market_cap_usd", ascending=False, kind="stable"
+    )
+    top = ranked.head(n).reset_index(drop=True)
+    return top.assign(rank=range(1, len(top) + 1))
+
+
+def _cap_of(top: pd.DataFrame, symbol: str) -> float:
+    mine = top[top["symbol"].str.upper() == symbol.upper()]
+    return float(mine["market_cap_usd"].max()) if len(mine) else math.nan
+
+
+@dataclass(frozen=True)
+class MarketLines:
+    """The lines a market note quotes about the top ``n`` coins of one snapshot.
+
+    ``red`` counts coins with change < 0, ``green`` change > 0, ``unchanged`` change == 0 and
+    ``missing_change`` coins with no 24h change. ``cap_weighted_change_pct`` is
+    sum(cap x change) / sum(cap) over the coins WITH a known change only (NaN if none);
+    ``weighted_cap_share`` is the fraction of the top-n cap those coins hold. Caps in USD.
+    """
+
+    ts: pd.Timestamp | None
+    n: int
+    btc_cap_usd: float
+    eth_cap_usd: float
+    total_cap_usd: float
+    red: int
+    green: int
+    unchanged: int
+    missing_change: int
+    cap_weighted_change_pct: float
+    weighted_cap_share: float
+
+    @property
+    def red_text(self) -> str:
+        """``17 of the top 20 are red`` (plus how many lack a 24h change, when any do)."""
+        text = f"{self.red} of the top {self.n} are red"
+        if self.missing_change:
+            text += f" ({self.missing_change} without a 24h change)"
+        return text
+
+
+def market_lines(top: pd.DataFrame) -> MarketLines:
+    """:class:`MarketLines` of a :func:`top_by_cap` frame. BTC and ETH are found by ``symbol``
+    (case-insensitive); their cap is NaN when they are not in ``top``."""
+    change = top["change_24h_pct"].astype("float64")
+    cap = top["market_cap_usd"].astype("float64")
+    known = change.notna()
+    weighted_cap = float(cap[known].sum())
+    total_cap = float(cap.sum())
+    weighted_change = float((cap[known] * change[known]).sum())
+    return MarketLines(
+        ts=pd.Timestamp(top["ts"].max()) if len(top) else None,
+        n=len(top),
+        btc_cap_usd=_cap_of(top, "BTC"),
+        eth_cap_usd=_cap_of(top, "ETH"),
+        total_cap_usd=total_cap,
+        red=int((change < 0).sum()),
+        green=int((change > 0).sum()),
+        unchanged=int((change == 0).sum()),
+        missing_change=int((~known).sum()),
+        cap_weighted_change_pct=weighted_change / weighted_cap if weighted_cap > 0 else math.nan,
+        weighted_cap_share=weighted_cap / total_cap if total_cap > 0 else math.nan,
+    )

@@ -1,0 +1,234 @@
+"""Figures for liquidation clusters and support: realised by price, and the ESTIMATED map.
+
+Figures are built with :class:`matplotlib.figure.Figure` (not pyplot), so they are not kept
+alive by pyplot and a notebook shows each one once, when it is returned or displayed.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from helpers.clusters import interval_timedelta
+from helpers.plots import style
+
+MISSING_LABEL = "no data (missing, not zero)"
+SUPPORT_COLOR = "#8c564b"
+
+
+def shade_missing(ax: Axes, ts: pd.Series, missing: pd.Series, step: pd.Timedelta) -> int:
+    """Hatch each run of missing bars ``[ts, ts + step)`` on ``ax``; returns the run count."""
+    flags = missing.to_numpy(dtype=bool)
+    times = pd.DatetimeIndex(ts)
+    runs = 0
+    i = 0
+    while i < len(flags):
+        if not flags[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(flags) and flags[j + 1]:
+            j += 1
+        ax.axvspan(
+            times[i],
+            times[j] + step,
+            facecolor="none",
+            edgecolor="grey",
+            hatch="xx",
+            linewidth=0,
+            label=MISSING_LABEL if runs == 0 else None,
+            gid="missing",
+        )
+        runs += 1
+        i = j + 1
+    return runs
+
+
+def utc_time_axis(ax: Axes) -> None:
+    """Concise date ticks in UTC and an axis label saying so."""
+    locator = mdates.AutoDateLocator(tz="UTC")
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz="UTC"))
+    ax.set_xlabel("time (UTC)")
+
+
+def _draw_supports(axes: Iterable[Axes], supports: pd.DataFrame | None) -> None:
+    if supports is None:
+        return
+    for ax in axes:
+        for i, z in enumerate(supports.itertuples(index=False)):
+            label = "support (swing lows)" if i == 0 else None
+            if z.zone_high > z.zone_low:
+                ax.axhspan(z.zone_low, z.zone_high, color=SUPPORT_COLOR, alpha=0.15, lw=0)
+            ax.axhline(z.level, color=SUPPORT_COLOR, ls=":", lw=1.2, label=label, gid="support")
+
+
+def _draw_last_price(axes: Iterable[Axes], last_price: float | None) -> None:
+    if last_price is None or pd.isna(last_price):
+        return
+    for ax in axes:
+        ax.axhline(
+            last_price,
+            color="black",
+            ls="--",
+            lw=1,
+            label=f"last price {last_price:,.2f}",
+            gid="last_price",
+        )
+
+
+def _bin_width(by_price: pd.DataFrame) -> float:
+    widths = (by_price["bin_high"] - by_price["bin_low"]).to_numpy()
+    return float(widths[0]) if len(widths) else float("nan")
+
+
+def _barh_sides(ax: Axes, by_price: pd.DataFrame, *, estimated: bool) -> None:
+    height = _bin_width(by_price)
+    kind = "ESTIMATED" if estimated else "realised"
+    long_usd = by_price["long_usd"].to_numpy("float64")
+    style_long = {"color": style.LONG_COLOR, "alpha": 0.85}
+    style_short = {"color": style.SHORT_COLOR, "alpha": 0.85}
+    if estimated:
+        style_long = {"facecolor": "none", "edgecolor": style.LONG_COLOR, "hatch": "///"}
+        style_short = {"facecolor": "none", "edgecolor": style.SHORT_COLOR, "hatch": "\\\\\\"}
+    ax.barh(
+        by_price["bin_mid"],
+        long_usd,
+        height=height,
+        label=f"longs ({kind})",
+        gid="long",
+        **style_long,
+    )
+    ax.barh(
+        by_price["bin_mid"],
+        by_price["short_usd"].to_numpy("float64"),
+        height=height,
+        left=np.nan_to_num(long_usd),
+        label=f"shorts ({kind})",
+        gid="short",
+        **style_short,
+    )
+
+
+def plot_liquidations_by_price(
+    grid: pd.DataFrame,
+    by_price: pd.DataFrame,
+    *,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    exchanges: Iterable[str] | None,
+    sources: Iterable[str],
+    supports: pd.DataFrame | None = None,
+    last_price: float | None = None,
+    interval: str = "1h",
+) -> Figure:
+    """Price path (left) beside REALISED liquidation notional by price bin (right).
+
+    ``grid`` is the price grid (:func:`helpers.clusters.price_grid`; missing bars hatched),
+    ``by_price`` is :func:`helpers.clusters.liquidations_by_price` (longs and shorts stacked,
+    one bar per price bin), ``supports`` is :func:`helpers.clusters.support_zones`. The two
+    panels share the price axis; support levels/zones and the last price cross both.
+    """
+    sources = list(sources)
+    fig = Figure(figsize=(11, 5.5), layout="constrained")
+    ax_px, ax_liq = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1])
+    ax_px.fill_between(
+        grid["ts"],
+        grid["low"],
+        grid["high"],
+        color=style.NEUTRAL_COLOR,
+        alpha=0.2,
+        lw=0,
+        label="bar high-low",
+    )
+    ax_px.plot(grid["ts"], grid["close"], color=style.NEUTRAL_COLOR, lw=1.2, label="close")
+    shade_missing(ax_px, grid["ts"], grid["close"].isna(), interval_timedelta(interval))
+    ax_px.set_ylabel("price (USD)")
+    utc_time_axis(ax_px)
+    if len(by_price):
+        _barh_sides(ax_liq, by_price, estimated=False)
+    else:
+        ax_liq.text(
+            0.5,
+            0.5,
+            "no liquidations\nin window",
+            transform=ax_liq.transAxes,
+            ha="center",
+            va="center",
+            color="grey",
+        )
+    style.usd_millions_axis(ax_liq, "x")
+    ax_liq.set_xlabel("realised liquidations ($M)")
+    _draw_supports((ax_px, ax_liq), supports)
+    _draw_last_price((ax_px, ax_liq), last_price)
+    ax_px.legend(loc="best", fontsize=8)
+    if len(by_price):
+        ax_liq.legend(loc="best", fontsize=8)
+    width = _bin_width(by_price)
+    what = "Realised liquidations by price beside the price path"
+    if not np.isnan(width):
+        what += f" (bins of {width:,.2f} USD)"
+    fig.suptitle(style.figure_title(what, start, end, exchanges, sources))
+    style.mark_simulated(fig, sources)
+    return fig
+
+
+def plot_estimated_liquidation_map(
+    est_map: pd.DataFrame,
+    *,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    exchanges: Iterable[str] | None,
+    sources: Iterable[str],
+    last_price: float | None = None,
+    supports: pd.DataFrame | None = None,
+) -> Figure:
+    """The ESTIMATED open liquidation levels by price bin: hatched, titled as a model.
+
+    ``est_map`` is :func:`helpers.clusters.estimated_liquidation_map`; its ``attrs["model"]``
+    (every assumption) is printed under the chart. Long levels sit below the price, short
+    levels above; ``last_price`` defaults to the map's own.
+    """
+    sources = list(sources)
+    if last_price is None:
+        last_price = est_map.attrs.get("last_price")
+    fig = Figure(figsize=(9, 6), layout="constrained")
+    ax = fig.subplots()
+    if len(est_map):
+        _barh_sides(ax, est_map, estimated=True)
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no estimated levels",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="grey",
+        )
+    _draw_supports((ax,), supports)
+    _draw_last_price((ax,), last_price)
+    style.usd_millions_axis(ax, "x")
+    ax.set_xlabel("ESTIMATED notional that would be liquidated ($M)")
+    ax.set_ylabel("liquidation price (USD)")
+    ax.legend(loc="best", fontsize=8)
+    fig.suptitle(
+        style.figure_title(
+            "ESTIMATED open liquidation levels (a model, not observed liquidations)",
+            start,
+            end,
+            exchanges,
+            sources,
+        )
+    )
+    model = est_map.attrs.get("model")
+    if model:
+        fig.supxlabel(textwrap.fill(model, 130), fontsize=7, color="dimgrey", ha="center")
+    style.mark_simulated(fig, sources)
+    return fig

@@ -1,0 +1,287 @@
+"""Figures for the liquidation-imbalance notebook: mirrored bars, dominance and net delta,
+cumulative sides, and the spike table.
+
+Every function takes the tables of :mod:`helpers.imbalance` plus the window, venues and
+sources for the title, and returns a :class:`matplotlib.figure.Figure` that is not registered
+with pyplot (so a notebook shows it once, as the cell's value). Money axes are in US dollars
+formatted as $M; time axes are bar OPEN times in UTC. Missing bars are shaded grey and
+partial bars (not every venue reported) pale yellow; neither is drawn as a zero bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import matplotlib.dates as mdates
+import matplotlib.ticker as mticker
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from helpers.imbalance import interval_timedelta
+from helpers.plots import style
+
+MISSING_COLOR = "#b0b0b0"
+PARTIAL_COLOR = "#f6e3a1"
+MISSING_LABEL = "no data (no venue reported)"
+PARTIAL_LABEL = "partial (not every venue reported)"
+
+
+def new_figure(
+    nrows: int = 1, height: float = 4.5, sharex: bool = True
+) -> tuple[Figure, list[Axes]]:
+    """A constrained-layout figure with ``nrows`` stacked axes, not managed by pyplot."""
+    fig = Figure(figsize=(11, height), layout="constrained")
+    axes = fig.subplots(nrows, 1, sharex=sharex, squeeze=False)[:, 0]
+    return fig, list(axes)
+
+
+def date_numbers(index: pd.DatetimeIndex) -> np.ndarray:
+    """Matplotlib date numbers of UTC timestamps."""
+    return mdates.date2num(index.tz_convert("UTC").tz_localize(None).to_numpy())
+
+
+def bar_width(interval: str) -> float:
+    """The width of one bar of ``interval`` in matplotlib date units (days)."""
+    return interval_timedelta(interval) / pd.Timedelta("1D")
+
+
+def window_xlim(ax: Axes, index: pd.DatetimeIndex, interval: str) -> None:
+    """Limit the x axis to the window: first bar open to last bar close."""
+    if len(index):
+        x = date_numbers(index)
+        ax.set_xlim(x[0], x[-1] + bar_width(interval))
+
+
+def utc_time_axis(ax: Axes) -> None:
+    """Date ticks in UTC on the x axis, labelled as bar open times."""
+    locator = mdates.AutoDateLocator(tz="UTC")
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz="UTC"))
+    ax.set_xlabel("bar open time (UTC)")
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last+1) index pairs of consecutive True runs in ``mask``."""
+    padded = np.concatenate([[False], mask.astype(bool), [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(int)))
+    return list(zip(edges[::2], edges[1::2], strict=True))
+
+
+def shade_bars(
+    ax: Axes,
+    index: pd.DatetimeIndex,
+    mask: Iterable[bool],
+    interval: str,
+    color: str,
+    label: str,
+    hatch: str | None = None,
+) -> int:
+    """Shade the bars of ``index`` where ``mask`` is True (consecutive bars as one span).
+
+    Returns the number of spans drawn; only the first carries ``label`` (for the legend).
+    """
+    m = np.asarray(list(mask), dtype=bool)
+    if not m.any():
+        return 0
+    x = date_numbers(index)
+    width = bar_width(interval)
+    runs = _runs(m)
+    for i, (a, b) in enumerate(runs):
+        ax.axvspan(
+            x[a],
+            x[b - 1] + width,
+            facecolor=color,
+            edgecolor="none",
+            alpha=0.6,
+            hatch=hatch,
+            zorder=0,
+            label=label if i == 0 else None,
+            gid="missing" if label == MISSING_LABEL else "partial",
+        )
+    return len(runs)
+
+
+def shade_coverage(ax: Axes, table: pd.DataFrame, interval: str) -> None:
+    """Grey spans over missing bars and pale spans over partial bars of an imbalance table."""
+    shade_bars(ax, table.index, table["missing"], interval, MISSING_COLOR, MISSING_LABEL, "//")
+    if "partial" in table:
+        shade_bars(ax, table.index, table["partial"], interval, PARTIAL_COLOR, PARTIAL_LABEL)
+
+
+def finish_figure(
+    fig: Figure,
+    what: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    exchanges: Iterable[str] | None,
+    sources: Iterable[str],
+) -> Figure:
+    """Title ``fig`` with what, window, venues and source; watermark simulated data."""
+    sources = list(sources)
+    fig.suptitle(style.figure_title(what, start, end, exchanges, sources))
+    style.mark_simulated(fig, sources)
+    return fig
+
+
+def plot_mirrored_bars(
+    table: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    exchanges: Iterable[str] | None,
+    sources: Iterable[str],
+    interval: str = "1h",
+) -> Figure:
+    """Longs liquidated as bars up, shorts as bars down (US dollars, axis in $M), per bar.
+
+    Only observed bars are drawn; missing bars are shaded grey, partial bars pale yellow.
+    """
+    fig, (ax,) = new_figure()
+    seen = table[~table["missing"]]
+    x = date_numbers(seen.index)
+    width = bar_width(interval) * 0.9
+    ax.bar(
+        x,
+        seen["long_usd"],
+        width,
+        align="edge",
+        color=style.LONG_COLOR,
+        label="longs liquidated",
+        gid="long",
+    )
+    ax.bar(
+        x,
+        -seen["short_usd"],
+        width,
+        align="edge",
+        color=style.SHORT_COLOR,
+        label="shorts liquidated (drawn below 0)",
+        gid="short",
+    )
+    ax.axhline(0, color="black", linewidth=0.8)
+    shade_coverage(ax, table, interval)
+    window_xlim(ax, table.index, interval)
+    style.usd_millions_axis(ax)
+    millions = ax.yaxis.get_major_formatter()
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, pos: millions(abs(v), pos)))
+    ax.set_ylabel("liquidated per bar ($M; shorts below 0)")
+    utc_time_axis(ax)
+    ax.legend(loc="upper left", fontsize="small")
+    return finish_figure(
+        fig, f"Long vs short liquidations per {interval} bar", start, end, exchanges, sources
+    )
+
+
+def plot_dominance_delta(
+    table: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    exchanges: Iterable[str] | None,
+    sources: Iterable[str],
+    interval: str = "1h",
+) -> Figure:
+    """Top: long dominance L/(L+S) per bar in %, drawn as bars up or down from the 50 % line
+    (no bar where it is undefined or the bar is missing). Bottom: net delta L - S per bar in
+    $M (positive: more longs liquidated)."""
+    fig, (top, bottom) = new_figure(2, height=6.5)
+    width = bar_width(interval)
+    defined = table[table["long_dominance"].notna()]
+    dominance = defined["long_dominance"]
+    top.bar(
+        date_numbers(defined.index),
+        dominance - 0.5,
+        width * 0.9,
+        bottom=0.5,
+        align="edge",
+        color=np.where(dominance >= 0.5, style.LONG_COLOR, style.SHORT_COLOR),
+        label="long share of liquidated USD",
+        gid="dominance",
+    )
+    top.axhline(0.5, color="black", linewidth=0.8, linestyle="--", label="50 % (balanced)")
+    top.set_ylim(0, 1)
+    style.percent_axis(top)
+    top.set_ylabel("long dominance L/(L+S) (%)")
+    seen = table[~table["missing"]]
+    net = seen["net_usd"]
+    colors = np.where(net >= 0, style.LONG_COLOR, style.SHORT_COLOR)
+    bottom.bar(date_numbers(seen.index), net, width * 0.9, align="edge", color=colors, gid="net")
+    bottom.axhline(0, color="black", linewidth=0.8)
+    style.usd_millions_axis(bottom)
+    bottom.set_ylabel("net delta L - S per bar ($M)")
+    for ax in (top, bottom):
+        shade_coverage(ax, table, interval)
+        window_xlim(ax, table.index, interval)
+    utc_time_axis(bottom)
+    top.legend(loc="upper left", fontsize="small")
+    return finish_figure(
+        fig, f"Long dominance and net delta per {interval} bar", start, end, exchanges, sources
+    )
+
+
+def plot_cumulative(
+    cumulative: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    exchanges: Iterable[str] | None,
+    sources: Iterable[str],
+    interval: str = "1h",
+) -> Figure:
+    """Running long and short US dollars over the window ($M), from
+    :func:`helpers.imbalance.cumulative_sides`, as steps: each bar's total applies from the
+    bar's CLOSE. Missing bars are shaded; they add nothing, so the line runs flat through them."""
+    fig, (ax,) = new_figure()
+    x_edges = date_numbers(cumulative.index)
+    if len(x_edges):
+        x_edges = np.append(x_edges, x_edges[-1] + bar_width(interval))
+    for side, color in (("long", style.LONG_COLOR), ("short", style.SHORT_COLOR)):
+        running = cumulative[f"cum_{side}_usd"].to_numpy(dtype="float64")
+        first = np.nan if len(running) == 0 or np.isnan(running[0]) else 0.0
+        ax.step(
+            x_edges,
+            np.concatenate([[first], running])[: len(x_edges)],
+            where="post",
+            color=color,
+            label=f"{side}s liquidated, cumulative",
+            gid=f"cum_{side}",
+        )
+    shade_bars(
+        ax, cumulative.index, cumulative["missing"], interval, MISSING_COLOR, MISSING_LABEL, "//"
+    )
+    window_xlim(ax, cumulative.index, interval)
+    style.usd_millions_axis(ax)
+    ax.set_ylabel("cumulative liquidated ($M)")
+    utc_time_axis(ax)
+    ax.legend(loc="upper left", fontsize="small")
+    return finish_figure(
+        fig, "Cumulative long vs short liquidations", start, end, exchanges, sources
+    )
+
+
+def _fired(flag: object) -> bool:
+    return flag is not pd.NA and bool(flag)
+
+
+def format_spike_table(spikes: pd.DataFrame) -> pd.DataFrame:
+    """A display copy of :func:`helpers.imbalance.spike_bars`: money as ``$231.4M``, dominance
+    in %, which rule fired, and venue coverage as ``2 of 3``."""
+    rules = [
+        " + ".join(name for name, hit in (("long", lg), ("total", tt)) if _fired(hit))
+        for lg, tt in zip(spikes["long_spike"], spikes["total_spike"], strict=True)
+    ]
+    out = pd.DataFrame(
+        {
+            "bar open (UTC)": spikes.index.strftime("%Y-%m-%d %H:%M"),
+            "longs": [style.fmt_usd(v) for v in spikes["long_usd"]],
+            "shorts": [style.fmt_usd(v) for v in spikes["short_usd"]],
+            "long share": ["n/a" if pd.isna(v) else f"{v:.0%}" for v in spikes["long_dominance"]],
+            "long threshold": [style.fmt_usd(v) for v in spikes["long_threshold"]],
+            "total threshold": [style.fmt_usd(v) for v in spikes["total_threshold"]],
+            "rule fired": rules,
+            "venues reporting": [
+                f"{r} of {e}"
+                for r, e in zip(spikes["venues_reporting"], spikes["venues_expected"], strict=True)
+            ],
+        }
+    )
+    return out

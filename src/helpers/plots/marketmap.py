@@ -1,0 +1,125 @@
+"""The market-cap heatmap: a treemap of the top coins, area by market cap, colour by 24h change.
+
+Input is :func:`helpers.marketmap.top_by_cap`. Colours come from a diverging colormap
+(red = down, green = up) through :class:`matplotlib.colors.TwoSlopeNorm` centred at 0 %,
+with symmetric limits so equal moves up and down get equally strong colours. Coins without a
+24h change are grey and hatched, never coloured as 0 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import matplotlib as mpl
+import matplotlib.ticker as mticker
+import numpy as np
+import pandas as pd
+import squarify
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Colormap, TwoSlopeNorm, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from helpers.plots import style
+from helpers.plots.imbalance import MISSING_COLOR, finish_figure
+
+CMAP = "RdYlGn"
+WIDTH, HEIGHT = 100.0, 60.0
+MIN_LABEL_AREA = 12.0
+"""Tiles smaller than this (in the 100 x 60 layout units) get no label."""
+
+
+def change_norm(changes: pd.Series) -> TwoSlopeNorm:
+    """A norm centred at 0 % with limits +-(largest absolute known change), at least +-1 %."""
+    known = changes.dropna()
+    limit = max(float(known.abs().max()) if len(known) else 0.0, 1.0)
+    return TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
+
+
+def tile_label(symbol: str, cap_usd: float, change_pct: float) -> str:
+    """``BTC\\n$1.70T\\n-2.1%`` (``n/a`` for a missing change)."""
+    change = "n/a" if pd.isna(change_pct) else f"{change_pct:+.1f}%".replace("+-", "-")
+    return f"{symbol.upper()}\n{style.fmt_usd(cap_usd, 2)}\n{change}"
+
+
+def treemap_rects(caps: Iterable[float]) -> list[dict[str, float]]:
+    """Squarified tiles (x, y, dx, dy) for caps sorted largest first, filling 100 x 60."""
+    sizes = squarify.normalize_sizes(list(caps), WIDTH, HEIGHT)
+    return squarify.squarify(sizes, 0.0, 0.0, WIDTH, HEIGHT)
+
+
+def text_color(facecolor: tuple[float, ...] | str) -> str:
+    """Black or white, whichever reads better on ``facecolor`` (by relative luminance)."""
+    r, g, b = to_rgb(facecolor)
+    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
+
+
+def _tile_color(change: float, cmap: Colormap, norm: TwoSlopeNorm) -> tuple[float, ...]:
+    return MISSING_COLOR if pd.isna(change) else cmap(norm(change))
+
+
+def plot_market_treemap(
+    top: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    sources: Iterable[str],
+    coverage: str = "market-wide caps",
+) -> Figure:
+    """Treemap of ``top`` (largest first): tile area proportional to ``market_cap_usd``,
+    colour by ``change_24h_pct`` on a diverging scale centred at 0, labels
+    ``BTC / $1.70T / -2.1%``, colourbar in %. The snapshot time is in the title; ``coverage``
+    stands where the venues go in other titles."""
+    fig = Figure(figsize=(11, 6.8), layout="constrained")
+    ax = fig.subplots()
+    cmap = mpl.colormaps[CMAP]
+    norm = change_norm(top["change_24h_pct"])
+    ordered = top.sort_values("market_cap_usd", ascending=False, kind="stable")
+    rects = treemap_rects(ordered["market_cap_usd"]) if len(ordered) else []
+    for rect, row in zip(rects, ordered.itertuples(index=False), strict=True):
+        missing = pd.isna(row.change_24h_pct)
+        color = _tile_color(row.change_24h_pct, cmap, norm)
+        ax.add_patch(
+            Rectangle(
+                (rect["x"], rect["y"]),
+                rect["dx"],
+                rect["dy"],
+                facecolor=color,
+                edgecolor="white",
+                linewidth=1.5,
+                hatch="//" if missing else None,
+                gid=f"tile:{row.symbol}",
+            )
+        )
+        area = rect["dx"] * rect["dy"]
+        if area >= MIN_LABEL_AREA:
+            size = float(np.clip(np.sqrt(area) * 0.9, 6, 16))
+            ax.text(
+                rect["x"] + rect["dx"] / 2,
+                rect["y"] + rect["dy"] / 2,
+                tile_label(str(row.symbol), row.market_cap_usd, row.change_24h_pct),
+                ha="center",
+                va="center",
+                fontsize=size,
+                color=text_color(color),
+                gid=f"label:{row.symbol}",
+            )
+    ax.set_xlim(0, WIDTH)
+    ax.set_ylim(HEIGHT, 0)
+    ax.set_axis_off()
+    cbar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8, pad=0.01)
+    cbar.set_label("24h change (%)")
+    cbar.ax.yaxis.set_major_formatter(mticker.PercentFormatter(xmax=100, decimals=0))
+    if ordered["change_24h_pct"].isna().any():
+        ax.legend(
+            handles=[
+                Rectangle((0, 0), 1, 1, facecolor=MISSING_COLOR, hatch="//", label="no 24h change")
+            ],
+            loc="upper left",
+            bbox_to_anchor=(0, 0),
+            fontsize="small",
+            frameon=False,
+        )
+    snapshot = pd.Timestamp(top["ts"].max()) if len(top) else None
+    when = f"snapshot {snapshot:%Y-%m-%d %H:%M} UTC" if snapshot is not None else "no snapshot"
+    what = f"Top {len(top)} coins by market cap, coloured by 24h change ({when})"
+    return finish_figure(fig, what, start, end, [coverage], sources)

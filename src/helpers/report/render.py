@@ -1,0 +1,236 @@
+"""Render a :class:`ReportPlan`: run notebooks in parallel, then publish the dated folder.
+
+Everything is written into a staging folder under ``--out``; only when every notebook
+succeeded is it swapped into ``<out>/<YYYY-MM-DD>/`` (old folder renamed away, staging renamed
+in, old folder deleted) and ``index.html`` rewritten. A failure leaves the published reports
+and the index as they were; the executed copy of a failing notebook is kept under
+``<out>/.failed/<YYYY-MM-DD>/`` for inspection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from helpers.plots.style import venues_label, window_label
+from helpers.report.execute import NotebookJob, NotebookResult, execute_all, export_all, pool
+from helpers.report.index import write_index
+from helpers.report.plan import ReportPlan
+from helpers.report.summary import SUMMARY_FILE, build_summary, is_simulated, write_json_atomic
+from helpers.store import Store
+
+log = logging.getLogger(__name__)
+FAILED_DIR = ".failed"
+SOURCE_TABLES = ("liquidations", "liquidation_bars")
+
+
+def store_sources(
+    data_dir: Path,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    exchanges: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+) -> list[str]:
+    """Distinct ``source`` values of liquidation events and bars with ``start <= ts < end``."""
+    store = Store(data_dir)
+    found: set[str] = set()
+    for name in SOURCE_TABLES:
+        if not store.has_data(name):
+            continue
+        sql = (
+            f"SELECT DISTINCT source FROM {store.scan(name)} "
+            "WHERE date >= ?::DATE AND date <= ?::DATE AND ts >= ? AND ts < ?"
+        )
+        args: list[Any] = [
+            start.strftime("%Y-%m-%d"),
+            end.strftime("%Y-%m-%d"),
+            start.to_pydatetime(),
+            end.to_pydatetime(),
+        ]
+        if exchanges is not None:
+            sql += " AND list_contains(?, exchange)"
+            args.append(list(exchanges))
+        if symbols is not None:
+            sql += " AND list_contains(?, symbol)"
+            args.append(list(symbols))
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            found.update(str(row[0]) for row in con.execute(sql, args).fetchall())
+        finally:
+            con.close()
+    return sorted(found)
+
+
+def page_context(plan: ReportPlan, simulated: bool) -> dict[str, Any]:
+    """What the HTML template shows around every notebook of this report."""
+    return {
+        "simulated": simulated,
+        "report_date": plan.report_date.isoformat(),
+        "window": window_label(plan.start, plan.end),
+        "venues": venues_label(plan.exchanges),
+        "symbols": ", ".join(plan.symbols) if plan.symbols else "all",
+        "interval": plan.interval,
+        "parameters": [(k, repr(v)) for k, v in sorted(plan.params.items())],
+        "index_href": "../index.html",
+    }
+
+
+def window(plan: ReportPlan) -> dict[str, Any]:
+    return {
+        "start": plan.params["start"],
+        "end": plan.params["end"],
+        "exchanges": plan.exchanges,
+        "symbols": plan.symbols,
+        "interval": plan.interval,
+    }
+
+
+@contextlib.contextmanager
+def locked(out_dir: Path) -> Iterator[None]:
+    """Serialise publishing between report runs sharing ``out_dir``."""
+    with open(out_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def publish(staging: Path, target: Path) -> None:
+    """Swap ``staging`` in as ``target``: rename the old one away, rename in, delete old."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
+        os.rename(target, old)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def failed_dir(plan: ReportPlan) -> Path:
+    """Where executed copies of this date's failing notebooks are kept until a run succeeds."""
+    return plan.out_dir / FAILED_DIR / plan.report_date.isoformat()
+
+
+def keep_failed(plan: ReportPlan, staging: Path, failed: list[NotebookResult]) -> Path:
+    """Move the executed copies of failing notebooks to ``<out>/.failed/<date>/``."""
+    dest = failed_dir(plan)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for result in failed:
+        executed = staging / f"{result.stem}.ipynb"
+        if executed.exists():
+            os.replace(executed, dest / executed.name)
+    return dest
+
+
+def notebook_jobs(plan: ReportPlan, staging: Path) -> list[NotebookJob]:
+    return [
+        NotebookJob(
+            source=nb.resolve(),
+            staging=staging.resolve(),
+            parameters=plan.notebook_params[nb.name],
+            kernel=plan.kernel,
+            log_output=plan.verbose,
+        )
+        for nb in plan.notebooks
+    ]
+
+
+def summarise(
+    plan: ReportPlan, results: list[NotebookResult], in_store: list[str]
+) -> dict[str, Any]:
+    """``summary.json`` for a report whose notebooks all succeeded."""
+    return build_summary(
+        report_date=plan.report_date.isoformat(),
+        window=window(plan),
+        parameters=plan.params,
+        notebooks={
+            r.stem: {
+                "title": r.title,
+                "html": f"{r.stem}.html",
+                "notebook": f"{r.stem}.ipynb",
+                "figures": r.figures,
+                "sources": r.sources,
+            }
+            for r in results
+        },
+        store_sources=in_store,
+    )
+
+
+def render(plan: ReportPlan) -> int:
+    """Render every notebook of ``plan``; 0 on success, 1 when any notebook failed."""
+    t0 = time.perf_counter()
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    in_store = store_sources(plan.data_dir, plan.start, plan.end, plan.exchanges, plan.symbols)
+    staging = plan.out_dir / f".staging-{plan.report_date.isoformat()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        jobs = notebook_jobs(plan, staging)
+        workers = min(plan.jobs, len(jobs))
+        log.info(
+            "rendering %d notebooks (%d at once, kernel %s) for %s",
+            len(jobs),
+            workers,
+            plan.kernel,
+            plan.report_date,
+        )
+        with pool(workers, plan.verbose) as executor:
+            results = execute_all(executor, jobs)
+            if all(r.ok for r in results):
+                simulated = is_simulated([*in_store, *(s for r in results for s in r.sources)])
+                page = page_context(plan, simulated)
+                results = export_all(executor, jobs, results, plan.show_code, page)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            report_failure(plan, staging, failed)
+            return 1
+        for r in results:
+            for ref in r.external:
+                log.warning("%s.html references an external asset: %s", r.stem, ref)
+        summary = summarise(plan, results, in_store)
+        write_json_atomic(staging / SUMMARY_FILE, summary)
+        with locked(plan.out_dir):
+            publish(staging, plan.report_dir)
+            write_index(plan.out_dir)
+        shutil.rmtree(failed_dir(plan), ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info(
+        "report written to %s in %.1f s%s",
+        plan.report_dir,
+        time.perf_counter() - t0,
+        " (SIMULATED DATA)" if summary["simulated"] else "",
+    )
+    return 0
+
+
+def report_failure(plan: ReportPlan, staging: Path, failed: list[NotebookResult]) -> None:
+    """One stderr line per failing notebook, then what was (not) written."""
+    kept = keep_failed(plan, staging, failed)
+    for r in failed:
+        print(f"error: notebook {r.stem}.ipynb failed: {r.error}", file=sys.stderr)
+    print(
+        f"error: report {plan.report_date} not written; previous reports untouched; "
+        f"executed copies of failing notebooks in {kept}",
+        file=sys.stderr,
+    )

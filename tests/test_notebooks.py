@@ -1,0 +1,175 @@
+"""The real notebooks, rendered by the real report command on the simulated store.
+
+The figures in summary.json are checked against numbers computed here by a different
+path (pandas over the raw simulated events), so a notebook that shows a wrong number fails.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store_copy(demo_store, tmp_path_factory) -> Path:
+    dst = tmp_path_factory.mktemp("store") / "raw"
+    shutil.copytree(demo_store.root, dst)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def article_report(store_copy, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    code = main(
+        [
+            "report",
+            "--params",
+            str(ROOT / "params" / "article.yaml"),
+            "--data-dir",
+            str(store_copy),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(ROOT / "notebooks"),
+        ]
+    )
+    assert code == 0
+    return out / "2025-11-16"
+
+
+def _figures(day: Path) -> dict:
+    summary = json.loads((day / "summary.json").read_text())
+    return {nb: v["figures"] for nb, v in summary["notebooks"].items()}
+
+
+def test_every_notebook_renders_to_html(article_report):
+    assert NOTEBOOKS[0] == "00_summary" and len(NOTEBOOKS) == 6
+    for name in NOTEBOOKS:
+        page = (article_report / f"{name}.html").read_text()
+        assert "SIMULATED DATA" in page
+        assert page.count("data:image/png;base64") >= (0 if name == "00_summary" else 1), name
+    assert (article_report.parent / "index.html").is_file()
+
+
+def test_worst_hour_matches_the_raw_events(article_report, article_market):
+    ev = article_market.liquidations
+    hourly = ev.assign(hour=ev["ts"].dt.floor("h")).pivot_table(
+        index="hour", columns="side", values="notional_usd", aggfunc="sum", fill_value=0.0
+    )
+    worst = hourly["long"].idxmax()
+    fig = _figures(article_report)["01_liquidation_imbalance"]
+    assert fig["worst_bar_ts"]["value"] == worst.isoformat()
+    assert fig["worst_bar_long_usd"]["value"] == pytest.approx(hourly.loc[worst, "long"], rel=1e-9)
+    assert fig["worst_bar_short_usd"]["value"] == pytest.approx(
+        hourly.loc[worst, "short"], abs=1e-6
+    )
+    assert fig["window_long_usd"]["value"] == pytest.approx(hourly["long"].sum(), rel=1e-9)
+    assert fig["worst_bar_long_usd"]["unit"] == "USD"
+
+
+def test_venue_totals_and_summary_agree_with_the_events(article_report, article_market):
+    ev = article_market.liquidations
+    longs = ev[ev.side == "long"].groupby("exchange")["notional_usd"].sum()
+    figs = _figures(article_report)
+    for venue, usd in longs.items():
+        assert figs["02_venue_breakdown"][f"long_usd_{venue}"]["value"] == pytest.approx(usd)
+    assert figs["02_venue_breakdown"]["top_long_venue"]["value"] == longs.idxmax()
+    brief = figs["00_summary"]
+    assert brief["top_long_venue"]["value"] == longs.idxmax()
+    assert brief["worst_bar_long_usd"] == figs["01_liquidation_imbalance"]["worst_bar_long_usd"]
+
+
+def test_market_caps_quoted_from_the_last_snapshot(article_report, article_market):
+    caps = article_market.market_caps
+    last = caps[caps.ts == caps.ts.max()].set_index("symbol")
+    fig = _figures(article_report)["03_market_heatmap"]
+    assert fig["btc_market_cap_usd"]["value"] == pytest.approx(last.loc["BTC", "market_cap_usd"])
+    top = last.nlargest(30, "market_cap_usd")
+    assert fig["red_count"]["value"] == int((top["change_24h_pct"] < 0).sum())
+
+
+def test_estimated_and_realised_are_labelled(article_report):
+    figs = _figures(article_report)["04_clusters_support"]
+    assert figs["exposed_long_usd_below_support"]["kind"] == "estimated"
+    assert figs["realised_long_usd"]["kind"] == "realised"
+    page = (article_report / "04_clusters_support.html").read_text()
+    assert "ESTIMATED" in page and "REALISED" in page
+
+
+def test_final_thoughts_follow_the_numbers(article_report):
+    page = (article_report / "00_summary.html").read_text()
+    figs = _figures(article_report)["00_summary"]
+    dominance = figs["window_long_dominance_pct"]["value"]
+    assert dominance > 60
+    assert "Deleveraging was long-heavy" in page
+    assert "Shorts were squeezed" not in page
+
+
+def test_empty_window_renders_with_missing_not_zero(store_copy, tmp_path):
+    code = main(
+        [
+            "report",
+            "--params",
+            str(ROOT / "params" / "article.yaml"),
+            "--data-dir",
+            str(store_copy),
+            "--out",
+            str(tmp_path),
+            "--notebooks",
+            str(ROOT / "notebooks"),
+            "-p",
+            "start=2026-01-01T00:00:00+00:00",
+            "-p",
+            "end=2026-01-02T00:00:00+00:00",
+        ]
+    )
+    assert code == 0
+    day = tmp_path / "2026-01-01"
+    figs = _figures(day)
+    assert figs["01_liquidation_imbalance"]["worst_bar_long_usd"]["value"] is None
+    assert figs["01_liquidation_imbalance"]["missing_bars"]["value"] == 24
+    assert figs["03_market_heatmap"]["btc_market_cap_usd"]["value"] is None
+    assert "No liquidation data was observed" in (day / "00_summary.html").read_text()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_report_pages_in_a_real_browser(article_report):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+                ),
+            )
+            page.goto((article_report / "01_liquidation_imbalance.html").as_uri())
+            assert page.get_by_text("SIMULATED DATA").first.is_visible()
+            widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+            assert len(widths) >= 3 and all(w > 0 for w in widths)
+            page.goto((article_report / "00_summary.html").as_uri())
+            page.get_by_text("Liquidation imbalance").first.click()
+            assert page.url.endswith("01_liquidation_imbalance.html")
+        finally:
+            browser.close()
