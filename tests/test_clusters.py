@@ -78,14 +78,6 @@ EVENTS = _liq(
 # ---- grid and reference bars ------------------------------------------------------------------
 
 
-def test_window_grid_is_half_open_and_one_hour_window_has_one_bar():
-    assert list(c.window_grid(T0, T0 + H)) == [T0]
-    assert len(c.window_grid(T0, T0 + 24 * H)) == 24
-    assert list(c.window_grid(T0, T0 + 2 * H, "1d")) == [T0]
-    with pytest.raises(UserError, match="unknown interval"):
-        c.window_grid(T0, T0 + H, "2h")
-
-
 def test_reference_bars_picks_the_venue_with_most_bars_then_alphabetical():
     ohlcv = pd.concat([_ohlcv("okx", [0, 1, 2]), _ohlcv("bybit", [0, 1])])
     assert c.reference_bars(ohlcv)["exchange"].unique().tolist() == ["okx"]

@@ -50,25 +50,6 @@ def table_of(
     return im.imbalance_table(make_bars(rows), h(start), h(start + hours), "1h", exchanges)
 
 
-# ---- the grid ---------------------------------------------------------------------------
-def test_window_grid_is_half_open_and_utc():
-    grid = im.window_grid(h(0), h(3), "1h")
-    assert list(grid) == [h(0), h(1), h(2)]
-    assert str(grid.tz) == "UTC"
-    assert len(im.window_grid(h(0), h(8), "4h")) == 2
-
-
-def test_window_grid_rejects_naive_empty_and_off_grid_windows():
-    with pytest.raises(UserError, match="timezone"):
-        im.window_grid(pd.Timestamp("2025-11-10"), h(2))
-    with pytest.raises(UserError, match="empty window"):
-        im.window_grid(h(2), h(2))
-    with pytest.raises(UserError, match="not on the 1h grid"):
-        im.window_grid(h(0.5), h(2))
-    with pytest.raises(UserError, match="unknown interval"):
-        im.window_grid(h(0), h(2), "2h")
-
-
 def test_bar_off_the_grid_is_an_error_not_dropped():
     bars = make_bars([(0, "okx", 1.0, 1.0)])
     bars.loc[0, "ts"] = h(0.25)

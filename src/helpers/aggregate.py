@@ -21,8 +21,7 @@ import pandas as pd
 from helpers import schema
 from helpers.errors import UserError
 from helpers.store import Store, TimeLike, WriteResult, conform, to_utc
-
-INTERVAL_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
+from helpers.timegrid import INTERVAL_SECONDS, check_interval
 
 _BARS_SQL = """
 WITH ev AS (
@@ -67,12 +66,7 @@ ORDER BY g.ts, g.exchange, g.symbol
 
 
 def _check_interval(interval: str) -> int:
-    try:
-        return INTERVAL_SECONDS[interval]
-    except KeyError:
-        raise UserError(
-            f"unknown interval {interval!r}; choose one of {list(INTERVAL_SECONDS)}"
-        ) from None
+    return INTERVAL_SECONDS[check_interval(interval)]
 
 
 def _connection() -> duckdb.DuckDBPyConnection:

@@ -28,36 +28,14 @@ import numpy as np
 import pandas as pd
 
 from helpers.errors import UserError
-from helpers.schema import INTERVALS
+from helpers.timegrid import as_utc, window_grid
 
 REALISED = "realised"
 ESTIMATED = "estimated"
 
-_FREQ = {"1m": "1min", "5m": "5min", "15m": "15min", "1h": "1h", "4h": "4h", "1d": "1D"}
 _BAR_COLUMNS = ["open", "high", "low", "close", "volume"]
 MAX_BINS = 100_000
 _BIN_COLUMNS = ["bin_low", "bin_high", "bin_mid", "long_usd", "short_usd", "total_usd"]
-
-
-def interval_timedelta(interval: str) -> pd.Timedelta:
-    """The length of a ccxt bar interval (``1m`` ... ``1d``) as a Timedelta."""
-    if interval not in _FREQ:
-        raise UserError(f"unknown interval {interval!r}; expected one of {INTERVALS}")
-    return pd.Timedelta(_FREQ[interval])
-
-
-def window_grid(
-    start: pd.Timestamp | str, end: pd.Timestamp | str, interval: str = "1h"
-) -> pd.DatetimeIndex:
-    """Bar open times of the half-open window ``[start, end)``, in UTC."""
-    s, e = _utc(start), _utc(end)
-    grid = pd.date_range(s, e, freq=interval_timedelta(interval), inclusive="left", name="ts")
-    return grid.as_unit("us")
-
-
-def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
-    t = pd.Timestamp(value)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 def reference_bars(
@@ -398,7 +376,7 @@ def open_interest_at(
     end of a window. One base currency only (else :class:`UserError`).
     """
     require_one_base(open_interest, "open interest")
-    per_venue = oi_on_grid(open_interest, pd.DatetimeIndex([_utc(at)]), max_age)
+    per_venue = oi_on_grid(open_interest, pd.DatetimeIndex([as_utc(at)]), max_age)
     return per_venue.set_index("exchange")["oi_usd"].rename_axis("exchange")
 
 
@@ -422,7 +400,7 @@ def entry_prices(
     ``ts``, ``entry_price`` (quote currency), ``weight`` (sums to 1). Empty if no bar traded;
     raises :class:`UserError` if bars exist but none has positive volume.
     """
-    at = _utc(at)
+    at = as_utc(at)
     inside = grid[(grid["ts"] >= at - pd.Timedelta(lookback)) & (grid["ts"] < at)]
     inside = inside.dropna(subset=["high", "low", "close", "volume"])
     total = inside["volume"].sum()
@@ -480,7 +458,7 @@ def open_liquidation_levels(
         raise UserError(f"long share must be between 0 and 1, got {long_share}")
     if not 0 <= mmr < 1:
         raise UserError(f"maintenance margin rate must be a fraction in [0, 1), got {mmr}")
-    at = _utc(at)
+    at = as_utc(at)
     lev = _normalised_leverage(leverage_weights)
     entries = entry_prices(grid, at, lookback)
     later_low, later_high = _later_extremes(grid[grid["ts"] < at], entries["ts"])
@@ -539,7 +517,7 @@ def describe_model(
     oi = "missing" if pd.isna(oi_usd) else f"${oi_usd / 1e6:,.1f}M"
     hours = pd.Timedelta(lookback) / pd.Timedelta("1h")
     return (
-        f"Model, not observed: open interest {oi} at {_utc(at):%Y-%m-%d %H:%M} UTC; "
+        f"Model, not observed: open interest {oi} at {as_utc(at):%Y-%m-%d %H:%M} UTC; "
         f"longs {long_share:.0%} / shorts {1 - long_share:.0%}; leverage {mix}; "
         f"entries volume-weighted over the prior {hours:g}h; "
         f"maintenance margin {mmr:.2%}"

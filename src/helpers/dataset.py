@@ -15,9 +15,10 @@ from functools import cached_property
 
 import pandas as pd
 
-from helpers.aggregate import INTERVAL_SECONDS, load_bars
+from helpers.aggregate import load_bars
 from helpers.errors import UserError
 from helpers.store import Store, to_utc
+from helpers.timegrid import check_interval, interval_timedelta
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,7 @@ class Dataset:
             raise UserError(f"bad start/end: {exc}") from None
         if s is None or e is None or e <= s:
             raise UserError(f"the window needs start < end, got {start!r} .. {end!r}")
-        if interval not in INTERVAL_SECONDS:
-            raise UserError(
-                f"unknown interval {interval!r}; choose one of {list(INTERVAL_SECONDS)}"
-            )
+        check_interval(interval)
         return cls(
             Store(data_dir),
             s,
@@ -64,8 +62,7 @@ class Dataset:
 
     def extended(self, bars: int) -> Dataset:
         """The same selection starting ``bars`` intervals earlier (history for trailing tests)."""
-        step = pd.Timedelta(seconds=INTERVAL_SECONDS[self.interval])
-        return replace(self, start=self.start - bars * step, _cache={})
+        return replace(self, start=self.start - bars * interval_timedelta(self.interval), _cache={})
 
     def _read(self, table: str, where: str | None = None) -> pd.DataFrame:
         key = f"{table}|{where}"

@@ -23,9 +23,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.errors import UserError
-
-PANDAS_FREQ = {"1m": "1min", "5m": "5min", "15m": "15min", "1h": "1h", "4h": "4h", "1d": "1D"}
-"""Canonical bar interval -> pandas frequency string."""
+from helpers.timegrid import require_utc, window_grid
 
 SpikeRule = Literal["both", "long", "total", "either"]
 SPIKE_RULES: tuple[str, ...] = get_args(SpikeRule)
@@ -35,41 +33,6 @@ MAD_NORMAL_SCALE = 1.4826
 
 
 # ---- the window grid ----------------------------------------------------------------------
-def interval_timedelta(interval: str) -> pd.Timedelta:
-    """The length of one bar of ``interval`` (``"1h"`` -> one hour)."""
-    try:
-        return pd.Timedelta(PANDAS_FREQ[interval])
-    except KeyError:
-        raise UserError(
-            f"unknown interval {interval!r}; expected one of {list(PANDAS_FREQ)}"
-        ) from None
-
-
-def require_utc(value: pd.Timestamp | str, name: str) -> pd.Timestamp:
-    """``value`` as a UTC timestamp; a :class:`UserError` naming ``name`` if it has no timezone."""
-    t = pd.Timestamp(value)
-    if t.tzinfo is None:
-        raise UserError(f"{name} must be timezone-aware (UTC), got {value!r}")
-    return t.tz_convert("UTC")
-
-
-def window_grid(start: pd.Timestamp, end: pd.Timestamp, interval: str = "1h") -> pd.DatetimeIndex:
-    """Bar open times of the half-open window ``[start, end)`` in steps of ``interval`` (UTC).
-
-    ``start`` must sit on the interval grid (for ``1h``: a whole hour) so that bar open times
-    line up with stored bars.
-    """
-    s, e = require_utc(start, "start"), require_utc(end, "end")
-    step = interval_timedelta(interval)
-    if e <= s:
-        raise UserError(f"empty window: end {e} is not after start {s}")
-    if s != s.floor(step):
-        raise UserError(f"start {s} is not on the {interval} grid")
-    return pd.date_range(s, e, freq=PANDAS_FREQ[interval], inclusive="left", name="ts").as_unit(
-        "us"
-    )
-
-
 def bars_in_window(
     bars: pd.DataFrame,
     start: pd.Timestamp,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers.imbalance import require_utc
+from helpers.timegrid import require_utc
 
 
 def latest_snapshot(caps: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers.clusters import interval_timedelta, oi_on_grid, require_one_base, window_grid
+from helpers.clusters import oi_on_grid, require_one_base
 from helpers.errors import UserError
+from helpers.timegrid import interval_timedelta, window_grid
 
 TOTAL = "total"
 REGIMES = ("new longs", "new shorts", "short covering", "long capitulation", "flat")

@@ -14,13 +14,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import schema
-from helpers.imbalance import (
-    bars_in_window,
-    expected_venues,
-    interval_timedelta,
-    require_utc,
-    window_grid,
-)
+from helpers.imbalance import bars_in_window, expected_venues
+from helpers.timegrid import interval_timedelta, require_utc, window_grid
 
 GAP_TABLES = ("liquidations", "liquidation_bars")
 """``gaps.table_name`` values that concern liquidation coverage."""

@@ -9,14 +9,13 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from helpers.clusters import interval_timedelta
 from helpers.plots import style
+from helpers.timegrid import interval_timedelta
 
 MISSING_LABEL = "no data (missing, not zero)"
 SUPPORT_COLOR = "#8c564b"
@@ -24,38 +23,9 @@ SUPPORT_COLOR = "#8c564b"
 
 def shade_missing(ax: Axes, ts: pd.Series, missing: pd.Series, step: pd.Timedelta) -> int:
     """Hatch each run of missing bars ``[ts, ts + step)`` on ``ax``; returns the run count."""
-    flags = missing.to_numpy(dtype=bool)
-    times = pd.DatetimeIndex(ts)
-    runs = 0
-    i = 0
-    while i < len(flags):
-        if not flags[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(flags) and flags[j + 1]:
-            j += 1
-        ax.axvspan(
-            times[i],
-            times[j] + step,
-            facecolor="none",
-            edgecolor="grey",
-            hatch="xx",
-            linewidth=0,
-            label=MISSING_LABEL if runs == 0 else None,
-            gid="missing",
-        )
-        runs += 1
-        i = j + 1
-    return runs
-
-
-def utc_time_axis(ax: Axes) -> None:
-    """Concise date ticks in UTC and an axis label saying so."""
-    locator = mdates.AutoDateLocator(tz="UTC")
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz="UTC"))
-    ax.set_xlabel("time (UTC)")
+    return style.shade_runs(
+        ax, ts, missing, step, label=MISSING_LABEL, gid="missing", edgecolor="grey", hatch="xx"
+    )
 
 
 def _draw_supports(axes: Iterable[Axes], supports: pd.DataFrame | None) -> None:
@@ -150,7 +120,7 @@ def plot_liquidations_by_price(
     ax_px.plot(grid["ts"], grid["close"], color=style.NEUTRAL_COLOR, lw=1.2, label="close")
     shade_missing(ax_px, grid["ts"], grid["close"].isna(), interval_timedelta(interval))
     ax_px.set_ylabel("price (USD)")
-    utc_time_axis(ax_px)
+    style.utc_time_axis(ax_px)
     if len(by_price):
         _barh_sides(ax_liq, by_price, estimated=False)
     else:

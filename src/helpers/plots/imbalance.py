@@ -19,8 +19,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from helpers.imbalance import interval_timedelta
 from helpers.plots import style
+from helpers.timegrid import interval_timedelta
 
 MISSING_COLOR = "#b0b0b0"
 PARTIAL_COLOR = "#f6e3a1"
@@ -56,17 +56,7 @@ def window_xlim(ax: Axes, index: pd.DatetimeIndex, interval: str) -> None:
 
 def utc_time_axis(ax: Axes) -> None:
     """Date ticks in UTC on the x axis, labelled as bar open times."""
-    locator = mdates.AutoDateLocator(tz="UTC")
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz="UTC"))
-    ax.set_xlabel("bar open time (UTC)")
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last+1) index pairs of consecutive True runs in ``mask``."""
-    padded = np.concatenate([[False], mask.astype(bool), [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(int)))
-    return list(zip(edges[::2], edges[1::2], strict=True))
+    style.utc_time_axis(ax, "bar open time (UTC)")
 
 
 def shade_bars(
@@ -82,25 +72,17 @@ def shade_bars(
 
     Returns the number of spans drawn; only the first carries ``label`` (for the legend).
     """
-    m = np.asarray(list(mask), dtype=bool)
-    if not m.any():
-        return 0
-    x = date_numbers(index)
-    width = bar_width(interval)
-    runs = _runs(m)
-    for i, (a, b) in enumerate(runs):
-        ax.axvspan(
-            x[a],
-            x[b - 1] + width,
-            facecolor=color,
-            edgecolor="none",
-            alpha=0.6,
-            hatch=hatch,
-            zorder=0,
-            label=label if i == 0 else None,
-            gid="missing" if label == MISSING_LABEL else "partial",
-        )
-    return len(runs)
+    return style.shade_runs(
+        ax,
+        index,
+        mask,
+        interval_timedelta(interval),
+        label=label,
+        gid="missing" if label == MISSING_LABEL else "partial",
+        facecolor=color,
+        hatch=hatch,
+        alpha=0.6,
+    )
 
 
 def shade_coverage(ax: Axes, table: pd.DataFrame, interval: str) -> None:

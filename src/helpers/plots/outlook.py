@@ -13,9 +13,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from helpers.clusters import interval_timedelta
 from helpers.plots import style
-from helpers.plots.clusters import shade_missing, utc_time_axis
+from helpers.plots.clusters import shade_missing
+from helpers.timegrid import interval_timedelta
 
 STRESS_COLOR = "#ff7f0e"
 REGIME_COLORS = {
@@ -100,7 +100,7 @@ def plot_liquidations_vs_range(
     ax_liq.set_ylabel(f"liquidated, rolling {window} bars ($M)")
     style.percent_axis(ax_rng, decimals=1)
     ax_rng.set_ylabel(f"rolling {window}-bar range (% of close)")
-    utc_time_axis(ax_rng)
+    style.utc_time_axis(ax_rng)
     ax_liq.legend(loc="upper left", fontsize=8)
     ax_rng.legend(loc="upper left", fontsize=8)
     what = f"Rolling liquidations vs rolling price range ({window} x {interval} window)"
@@ -230,7 +230,7 @@ def plot_funding(
     ax.axhline(0, color="black", lw=0.8)
     style.percent_axis(ax, decimals=0)
     ax.set_ylabel("funding, annualised (% per year, simple)")
-    utc_time_axis(ax)
+    style.utc_time_axis(ax)
     if len(funding):
         ax.legend(loc="best", fontsize=8)
     else:

@@ -102,3 +102,60 @@ def percent_axis(ax: Axes, axis: str = "y", decimals: int = 0) -> None:
     """Format an axis whose values are fractions (0.25) as percents (25%)."""
     fmt = mticker.PercentFormatter(xmax=1.0, decimals=decimals)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def utc_time_axis(ax: Axes, label: str = "time (UTC)") -> None:
+    """Concise date ticks in UTC on the x axis, with an axis label saying so."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(tz="UTC")
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz="UTC"))
+    ax.set_xlabel(label)
+
+
+def true_runs(mask: Iterable[bool]) -> list[tuple[int, int]]:
+    """``(first, last + 1)`` index pairs of the consecutive True runs in ``mask``."""
+    import numpy as np
+
+    m = np.asarray(list(mask), dtype=bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], m.astype(int), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def shade_runs(
+    ax: Axes,
+    times: Iterable[pd.Timestamp],
+    mask: Iterable[bool],
+    step: pd.Timedelta,
+    *,
+    label: str,
+    gid: str,
+    facecolor: str = "none",
+    edgecolor: str = "none",
+    hatch: str | None = None,
+    alpha: float = 1.0,
+) -> int:
+    """Shade each run of bars ``[ts, ts + step)`` where ``mask`` is True as one span.
+
+    Only the first span carries ``label`` (for the legend); every span carries ``gid`` so
+    tests and readers can find them. Returns the number of spans.
+    """
+    import matplotlib.dates as mdates
+
+    ts = pd.DatetimeIndex(list(times))
+    runs = true_runs(mask)
+    for i, (a, b) in enumerate(runs):
+        ax.axvspan(
+            mdates.date2num(ts[a]),
+            mdates.date2num(ts[b - 1] + step),
+            facecolor=facecolor,
+            edgecolor=edgecolor,
+            hatch=hatch,
+            alpha=alpha,
+            linewidth=0,
+            zorder=0,
+            label=label if i == 0 else None,
+            gid=gid,
+        )
+    return len(runs)
