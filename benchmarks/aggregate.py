@@ -1,0 +1,392 @@
+"""Benchmark: hourly long/short liquidated USD by venue, five ways, over one Parquet store.
+
+    python benchmarks/aggregate.py [--events 20000000] [--data-dir .bench/store] [--runs 3]
+                                   [--keep] [--no-check]
+
+Generates the SIMULATED demo event store once (``write_demo`` with ``target_events``; an
+existing store is reused when it holds at least 95 % of ``--events``), then times, each run
+in a fresh subprocess, five engines that all compute the same thing over ALL events:
+
+* ``pandas (naive)``: ``pd.read_parquet`` of every column, floor ``ts`` to the hour,
+  groupby exchange/hour/side, unstack;
+* ``duckdb (by hand)``: the textbook ``GROUP BY`` query over ``read_parquet``;
+* ``polars (lazy)``: ``scan_parquet`` + ``group_by`` + ``collect``;
+* ``project (duckdb)``: :func:`helpers.aggregate.aggregate_store` (bars per venue AND symbol
+  with counts, zero-filled observed span and gap exclusion), summed over symbols;
+* ``project (dask)``: :func:`helpers.distributed.bars_with_dask`, the same, on Dask.
+
+Seconds are wall time of the computation only (imports and interpreter start excluded),
+best of ``--runs``. Peak MB is the child's maximum resident set size from ``os.wait4``
+(imports included); the parent imports nothing heavy until every child has run, because
+Linux carries the parent's peak RSS into a child's ``ru_maxrss`` across ``exec``. All five
+results must agree on every venue-hour (relative 1e-6) before the table is printed. The
+run exits with status 1 when the project's aggregation takes more than ``--target`` times
+the best of DuckDB-by-hand and Polars (``--no-check`` disables this). Speed is measured
+here, never in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = ROOT / ".bench" / "store"
+MARKER = "BENCH_STORE.json"
+REUSE_FRACTION = 0.95
+REL_TOL = 1e-6
+ENGINES = {
+    "pandas": "pandas (naive)",
+    "duckdb": "duckdb (by hand)",
+    "polars": "polars (lazy)",
+    "project": "project (duckdb)",
+    "dask": "project (dask)",
+}
+BASELINES = ("duckdb", "polars")
+PACKAGES = ("pandas", "pyarrow", "numpy", "duckdb", "polars", "dask")
+
+
+# ---- engines (run inside a child process) ------------------------------------------------
+# Each returns one row per venue-hour with events: exchange, hour (UTC open time),
+# long_usd and short_usd (USD of liquidated long / short positions; NaN or 0 for a side
+# without events).
+
+
+def run_pandas(data_dir: Path):
+    import pandas as pd
+
+    def compute():
+        df = pd.read_parquet(data_dir / "liquidations")
+        df["hour"] = df["ts"].dt.floor("h")
+        wide = df.groupby(["exchange", "hour", "side"], observed=True)["notional_usd"].sum()
+        wide = wide.unstack("side")
+        return wide.rename(columns={"long": "long_usd", "short": "short_usd"}).reset_index()
+
+    return compute
+
+
+def run_duckdb(data_dir: Path):
+    import duckdb
+
+    pattern = (data_dir / "liquidations" / "**" / "*.parquet").as_posix()
+    sql = f"""
+        SELECT exchange, date_trunc('hour', ts) AS hour,
+               sum(notional_usd) FILTER (WHERE side = 'long') AS long_usd,
+               sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd
+        FROM read_parquet('{pattern}', hive_partitioning = true)
+        GROUP BY ALL
+    """
+
+    def compute():
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            return con.execute(sql).df()
+        finally:
+            con.close()
+
+    return compute
+
+
+def run_polars(data_dir: Path):
+    import polars as pl
+
+    pattern = (data_dir / "liquidations" / "**" / "*.parquet").as_posix()
+    usd = pl.col("notional_usd")
+
+    def compute():
+        return (
+            pl.scan_parquet(pattern, hive_partitioning=True)
+            .group_by("exchange", pl.col("ts").dt.truncate("1h").alias("hour"))
+            .agg(
+                usd.filter(pl.col("side") == "long").sum().alias("long_usd"),
+                usd.filter(pl.col("side") == "short").sum().alias("short_usd"),
+            )
+            .collect()
+            .to_pandas()
+        )
+
+    return compute
+
+
+def _by_venue(bars):
+    sums = bars.groupby(["exchange", "ts"], observed=True)[["long_usd", "short_usd"]].sum()
+    return sums.rename_axis(["exchange", "hour"]).reset_index()
+
+
+def run_project(data_dir: Path):
+    from helpers.aggregate import aggregate_store
+    from helpers.store import Store
+
+    def compute():
+        return _by_venue(aggregate_store(Store(data_dir), "1h"))
+
+    return compute
+
+
+def run_dask(data_dir: Path):
+    from helpers.distributed import bars_with_dask
+
+    def compute():
+        return _by_venue(bars_with_dask(data_dir, "1h", scheduler="threads"))
+
+    return compute
+
+
+RUNNERS = {
+    "pandas": run_pandas,
+    "duckdb": run_duckdb,
+    "polars": run_polars,
+    "project": run_project,
+    "dask": run_dask,
+}
+
+
+def canonical(df):
+    """Venue-hours with events, sides filled with 0, sorted: the form results are compared in."""
+    import pandas as pd
+
+    out = pd.DataFrame(
+        {
+            "exchange": df["exchange"].astype("string"),
+            "hour": pd.to_datetime(df["hour"], utc=True).astype("datetime64[us, UTC]"),
+            "long_usd": df["long_usd"].astype("float64").fillna(0.0),
+            "short_usd": df["short_usd"].astype("float64").fillna(0.0),
+        }
+    )
+    out = out[(out["long_usd"] != 0) | (out["short_usd"] != 0)]
+    return out.sort_values(["exchange", "hour"]).reset_index(drop=True)
+
+
+def child_engine(engine: str, data_dir: Path, result: Path) -> None:
+    compute = RUNNERS[engine](data_dir)
+    t0 = time.perf_counter()
+    out = compute()
+    seconds = time.perf_counter() - t0
+    canonical(out).to_parquet(result)
+    print(json.dumps({"seconds": seconds, "vmhwm_kb": _vmhwm_kb()}))
+
+
+def child_generate(data_dir: Path, events: int) -> None:
+    from helpers.sources.demo import write_demo
+    from helpers.store import Store
+
+    t0 = time.perf_counter()
+    written = write_demo(Store(data_dir), "article", 7, events)
+    n = written["liquidations"].written
+    (data_dir / MARKER).write_text(json.dumps({"scenario": "article", "seed": 7, "events": n}))
+    print(f"SIMULATED demo store: {n:,} events in {time.perf_counter() - t0:.0f} s")
+
+
+def _vmhwm_kb() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+# ---- the parent ----------------------------------------------------------------------------
+
+
+def run_child(args: list[str], stdout: Path) -> tuple[int, int]:
+    """Run this script as a child; (exit status, peak RSS in KB from wait4)."""
+    with open(stdout, "w") as out:
+        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss
+
+
+def stored_events(data_dir: Path) -> int:
+    """Number of events in the store's liquidations table (from Parquet footers)."""
+    import pyarrow.parquet as pq
+
+    files = sorted((data_dir / "liquidations").glob("**/part.parquet"))
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def prepare_store(data_dir: Path, events: int, work: Path) -> bool:
+    """Make sure ``data_dir`` holds enough events; True when this run generated it."""
+    have = stored_events(data_dir) if data_dir.exists() else 0
+    if have >= REUSE_FRACTION * events:
+        print(f"reusing {data_dir} ({have:,} events)")
+        return False
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            sys.exit(
+                f"{data_dir} holds {have:,} events, fewer than {REUSE_FRACTION:.0%} of "
+                f"{events:,}, and is not a benchmark store; choose another --data-dir"
+            )
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    print(f"generating a SIMULATED store of about {events:,} events in {data_dir} ...", flush=True)
+    status, rss = run_child(
+        ["--child", "generate", "--data-dir", str(data_dir), "--events", str(events)],
+        work / "generate.out",
+    )
+    print((work / "generate.out").read_text().strip(), f"(peak {rss / 1024:,.0f} MB)")
+    if status != 0:
+        sys.exit(f"generating the store failed (exit {status})")
+    return True
+
+
+def measure(engines: list[str], data_dir: Path, runs: int, work: Path) -> dict[str, dict]:
+    """Per engine: every run's seconds, peak RSS (MB, max over runs) and the result file."""
+    stats = {e: {"seconds": [], "peak_mb": 0.0, "result": work / f"{e}.parquet"} for e in engines}
+    for r in range(runs):
+        for e in engines:
+            out = work / f"{e}-{r}.out"
+            args = ["--child", e, "--data-dir", str(data_dir), "--result", str(stats[e]["result"])]
+            status, rss_kb = run_child(args, out)
+            if status != 0:
+                sys.exit(f"{ENGINES[e]} failed (exit {status}); see the error above")
+            report = json.loads(out.read_text().strip().splitlines()[-1])
+            stats[e]["seconds"].append(report["seconds"])
+            stats[e]["peak_mb"] = max(stats[e]["peak_mb"], rss_kb / 1024)
+            if rss_kb > 1.1 * report["vmhwm_kb"]:
+                print(
+                    f"  note: {ENGINES[e]} ru_maxrss {rss_kb / 1024:.0f} MB exceeds its own "
+                    f"VmHWM {report['vmhwm_kb'] / 1024:.0f} MB (inherited from this process?)"
+                )
+            print(f"  run {r + 1}/{runs} {ENGINES[e]:<17} {report['seconds']:7.2f} s", flush=True)
+    return stats
+
+
+def check_agreement(stats: dict[str, dict]) -> tuple[int, float, float]:
+    """Every engine has the same venue-hours and the same USD per side (relative 1e-6);
+    returns (venue-hours, total long USD, total short USD)."""
+    import numpy as np
+    import pandas as pd
+
+    results = {e: pd.read_parquet(s["result"]) for e, s in stats.items()}
+    ref_name, ref = next(iter(results.items()))
+    problems = []
+    for name, df in results.items():
+        if len(df) != len(ref) or not (
+            df["exchange"].equals(ref["exchange"]) and df["hour"].equals(ref["hour"])
+        ):
+            problems.append(f"{ENGINES[name]}: {len(df)} venue-hours vs {len(ref)}")
+            continue
+        for col in ("long_usd", "short_usd"):
+            if not np.allclose(df[col], ref[col], rtol=REL_TOL, atol=0.0):
+                worst = float(np.max(np.abs(df[col] - ref[col]) / np.maximum(ref[col], 1e-300)))
+                problems.append(f"{ENGINES[name]} {col}: worst relative difference {worst:.2e}")
+    if problems:
+        sys.exit(f"engines disagree with {ENGINES[ref_name]}:\n  " + "\n  ".join(problems))
+    return len(ref), float(ref["long_usd"].sum()), float(ref["short_usd"].sum())
+
+
+def machine_line() -> str:
+    with open("/proc/meminfo") as fh:
+        mem_kb = int(next(line for line in fh if line.startswith("MemTotal")).split()[1])
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"machine: {len(os.sched_getaffinity(0))} cores (nproc), {mem_kb / 1024**2:.1f} GB RAM, "
+        f"load average {load}; {platform.platform()}"
+    )
+
+
+def versions_line() -> str:
+    parts = [f"python {platform.python_version()}"]
+    for pkg in PACKAGES:
+        try:
+            parts.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            parts.append(f"{pkg} (missing)")
+    return "versions: " + ", ".join(parts)
+
+
+def table(stats: dict[str, dict]) -> tuple[str, float, float]:
+    """The result table; also (project time / best baseline time, project / pandas memory)."""
+    best = {e: min(s["seconds"]) for e, s in stats.items()}
+    baseline = min(best[e] for e in BASELINES)
+    pandas_mb = stats["pandas"]["peak_mb"]
+    head = (
+        f"{'engine':<18} {'seconds':>8} {'peak MB':>8} {'time vs best':>13} "
+        f"{'memory vs pandas':>17}  runs (s)"
+    )
+    lines = [head, "-" * len(head)]
+    for e, s in stats.items():
+        runs = " ".join(f"{x:.2f}" for x in s["seconds"])
+        lines.append(
+            f"{ENGINES[e]:<18} {best[e]:8.2f} {s['peak_mb']:8.0f} {best[e] / baseline:12.2f}x "
+            f"{s['peak_mb'] / pandas_mb:17.2f}  {runs}"
+        )
+    return "\n".join(lines), best["project"] / baseline, stats["project"]["peak_mb"] / pandas_mb
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--events", type=int, default=20_000_000, help="events in the store")
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="benchmark store")
+    p.add_argument("--runs", type=int, default=3, help="runs per engine; the best counts")
+    p.add_argument("--keep", action="store_true", help="keep a store generated by this run")
+    p.add_argument("--no-check", action="store_true", help="do not fail on a missed target")
+    p.add_argument("--target", type=float, default=1.2, help="allowed time ratio (project/best)")
+    p.add_argument("--child", choices=[*ENGINES, "generate"], help=argparse.SUPPRESS)
+    p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.events <= 0 or args.runs <= 0:
+        p.error("--events and --runs must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    data_dir = args.data_dir.resolve()
+    if args.child == "generate":
+        child_generate(data_dir, args.events)
+        return 0
+    if args.child:
+        child_engine(args.child, data_dir, args.result)
+        return 0
+
+    print(machine_line())
+    print(versions_line())
+    work = Path(tempfile.mkdtemp(prefix="liqnb-bench-"))
+    generated = False
+    try:
+        generated = prepare_store(data_dir, args.events, work)
+        n_events = stored_events(data_dir)
+        print(f"timing {len(ENGINES)} engines x {args.runs} runs, each in a fresh process")
+        stats = measure(list(ENGINES), data_dir, args.runs, work)
+        venue_hours, long_usd, short_usd = check_agreement(stats)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if generated and not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    text, time_ratio, memory_ratio = table(stats)
+    print()
+    print(
+        f"hourly long/short USD by venue over {n_events:,} SIMULATED events (demo 'article', "
+        f"seed 7); all engines agree on {venue_hours:,} venue-hours to {REL_TOL:g} relative "
+        f"(long ${long_usd:,.0f}, short ${short_usd:,.0f})"
+    )
+    print(f"time vs best = seconds / best of {', '.join(ENGINES[e] for e in BASELINES)}")
+    print(text)
+    print(
+        f"project aggregation: {time_ratio:.2f}x of best time, {memory_ratio:.2f} of pandas memory"
+    )
+    if time_ratio > args.target and not args.no_check:
+        print(
+            f"FAIL: the project's aggregation takes {time_ratio:.2f}x the best engine's time "
+            f"(target <= {args.target:.2f}x); see benchmarks/README.md",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

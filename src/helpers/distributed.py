@@ -1,0 +1,179 @@
+"""The liquidation-bar aggregation on Dask, for stores that outgrow one machine.
+
+:func:`bars_with_dask` computes the same ``liquidation_bars`` as
+:func:`helpers.aggregate.aggregate_store` (DuckDB) from the same hive-partitioned Parquet
+store, with Dask DataFrame doing the heavy part: reading every event and summing it per
+bar, venue and symbol. Dask runs on whatever scheduler is active: its local threads by
+default, or a ``dask.distributed`` cluster once a ``Client`` is connected (the store must
+then be readable by every worker, e.g. a shared disk or an ``s3://`` URL readable through
+fsspec).
+
+Only the reduction of events runs on Dask. The result it returns, one row per observed
+bar, is small, and the project's bar conventions are applied to it in pandas exactly as
+the SQL path applies them: every venue/symbol gets zero bars from its first to its last
+observed bar in the window (observed-but-quiet is zero, not missing) and every bar that
+overlaps a recorded gap is left out (missing, not zero). So the output equals
+``aggregate_store`` row for row, zero-filled grid included.
+
+Dask is an optional dependency (the ``bench`` extra); importing this module without it
+raises ``ImportError`` naming the extra.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import pandas as pd
+import pyarrow as pa
+
+from helpers import schema
+from helpers.store import PART_FILE, TimeLike, conform, to_utc
+from helpers.timegrid import INTERVAL_SECONDS, check_interval
+
+try:
+    import dask.dataframe as dd
+    import fsspec
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "helpers.distributed needs dask: pip install 'liquidation-notebooks[bench]'"
+    ) from exc
+
+SERIES_KEYS = ["exchange", "symbol", "base", "source"]
+SUMS = ["long_usd", "short_usd", "long_count", "short_count"]
+_EVENT_COLUMNS = ["ts", "exchange", "symbol", "base", "side", "notional_usd", "source"]
+_HIVE = {
+    "flavor": "hive",
+    "schema": pa.schema([("exchange", pa.string()), ("date", pa.string())]),
+}
+
+
+def bars_with_dask(
+    data_dir: str | os.PathLike[str],
+    interval: str = "1h",
+    start: TimeLike = None,
+    end: TimeLike = None,
+    exchanges: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
+    """``liquidation_bars`` of the stored events under ``data_dir``, computed with Dask.
+
+    Same arguments and the same rows as :func:`helpers.aggregate.aggregate_store`: events
+    with ``start <= ts < end`` on the given exchanges/symbols (``None``: no bound / all),
+    summed per bar (stamped at its open time, UTC, epoch-aligned) into ``long_usd`` and
+    ``short_usd`` (US dollars of liquidated LONG and SHORT positions) and their event counts;
+    zero bars fill each venue/symbol's observed span and bars overlapping a recorded
+    ``gaps`` row of the liquidations table are dropped. ``data_dir`` may be a local path or
+    an fsspec URL. ``scheduler`` is passed to ``compute`` (``None``: Dask's current default).
+    """
+    secs = INTERVAL_SECONDS[check_interval(interval)]
+    s, e = to_utc(start), to_utc(end)
+    root = str(data_dir).rstrip("/")
+    if not _has_files(f"{root}/liquidations"):
+        return schema.empty("liquidation_bars")
+    observed = observed_bars(root, secs, s, e, exchanges, symbols, scheduler)
+    if observed.empty:
+        return schema.empty("liquidation_bars")
+    bars = fill_observed_span(observed, secs)
+    bars = drop_gap_bars(bars, _liquidation_gaps(root, scheduler), secs)
+    bars = bars.sort_values(["ts", "exchange", "symbol"], kind="stable")
+    return conform("liquidation_bars", bars.assign(interval=interval))
+
+
+def observed_bars(
+    root: str,
+    secs: int,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    exchanges: Sequence[str] | None,
+    symbols: Sequence[str] | None,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
+    """One row per bar (``secs`` seconds) and venue/symbol that has events: USD and counts
+    of liquidated longs and shorts. Computed by Dask; filters are pushed down to Parquet."""
+    ddf = dd.read_parquet(
+        f"{root}/liquidations",
+        columns=_EVENT_COLUMNS,
+        filters=_filters(start, end, exchanges, symbols) or None,
+        dataset={"partitioning": _HIVE},
+    )
+    is_long = ddf["side"] == "long"
+    ddf = ddf.assign(
+        ts=ddf["ts"].dt.floor(f"{secs}s"),
+        long_usd=ddf["notional_usd"].where(is_long, 0.0),
+        short_usd=ddf["notional_usd"].where(~is_long, 0.0),
+        long_count=is_long.astype("int64"),
+        short_count=(~is_long).astype("int64"),
+    )
+    sums = ddf.groupby(["ts", *SERIES_KEYS], observed=True, dropna=False)[SUMS].sum()
+    out = sums.compute(scheduler=scheduler).reset_index()
+    return out.astype({k: "string" for k in SERIES_KEYS})
+
+
+def _filters(
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    exchanges: Sequence[str] | None,
+    symbols: Sequence[str] | None,
+) -> list[tuple[str, str, object]]:
+    filters: list[tuple[str, str, object]] = []
+    if start is not None:
+        filters.append(("ts", ">=", start))
+    if end is not None:
+        filters.append(("ts", "<", end))
+    if exchanges is not None:
+        filters.append(("exchange", "in", list(exchanges)))
+    if symbols is not None:
+        filters.append(("symbol", "in", list(symbols)))
+    return filters
+
+
+def fill_observed_span(observed: pd.DataFrame, secs: int) -> pd.DataFrame:
+    """Every bar from each venue/symbol's first to its last observed bar; bars without
+    events get zero USD and zero counts (observed and quiet, not missing)."""
+    step = pd.Timedelta(seconds=secs)
+    span = observed.groupby(SERIES_KEYS, dropna=False)["ts"].agg(["min", "max"])
+    grid = pd.concat(
+        [
+            pd.DataFrame({"ts": pd.date_range(lo, hi, freq=step)}).assign(
+                **dict(zip(SERIES_KEYS, k, strict=True))
+            )
+            for k, lo, hi in zip(span.index, span["min"], span["max"], strict=True)
+        ],
+        ignore_index=True,
+    )
+    grid = grid.astype({k: "string" for k in SERIES_KEYS})
+    bars = grid.merge(observed, on=["ts", *SERIES_KEYS], how="left")
+    return bars.fillna({c: 0 for c in SUMS})
+
+
+def drop_gap_bars(bars: pd.DataFrame, gaps: pd.DataFrame, secs: int) -> pd.DataFrame:
+    """``bars`` without the bars ``[ts, ts + secs)`` that overlap a gap ``[start, end)`` of
+    their exchange (and of their symbol, or of every symbol when the gap's symbol is null)."""
+    if gaps.empty:
+        return bars
+    bars = bars.reset_index(drop=True)
+    g = gaps[["exchange", "symbol", "start", "end"]].rename(columns={"symbol": "gap_symbol"})
+    pairs = bars[["ts", "exchange", "symbol"]].reset_index().merge(g, on="exchange")
+    bar_end = pairs["ts"] + pd.Timedelta(seconds=secs)
+    same_symbol = pairs["gap_symbol"].isna() | (pairs["gap_symbol"] == pairs["symbol"])
+    overlaps = (pairs["start"] < bar_end) & (pairs["end"] > pairs["ts"])
+    hit = (same_symbol & overlaps).fillna(False).astype(bool)
+    return bars.drop(index=pairs.loc[hit, "index"].unique())
+
+
+def _liquidation_gaps(root: str, scheduler: str | None) -> pd.DataFrame:
+    if not _has_files(f"{root}/gaps"):
+        return schema.empty("gaps")
+    gaps = dd.read_parquet(
+        f"{root}/gaps",
+        filters=[("table_name", "==", "liquidations")],
+        dataset={"partitioning": _HIVE},
+    ).compute(scheduler=scheduler)
+    return conform("gaps", gaps)
+
+
+def _has_files(table_dir: str) -> bool:
+    fs, path = fsspec.core.url_to_fs(table_dir)
+    return bool(fs.glob(f"{path}/**/{PART_FILE}"))
