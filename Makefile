@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(PY) -m helpers demo --scenario article --seed $(SEED) --data-dir $(DATA_DIR) --if-absent
 
-report: demo
+report: setup
 	$(PY) -m helpers report --params $(PARAMS) --data-dir $(DATA_DIR) $(ARGS)
 
 test: setup

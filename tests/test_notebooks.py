@@ -173,3 +173,45 @@ def test_report_pages_in_a_real_browser(article_report):
             assert page.url.endswith("01_liquidation_imbalance.html")
         finally:
             browser.close()
+
+
+def test_article_params_fill_an_empty_store_with_the_demo_market(tmp_path):
+    data = tmp_path / "raw"
+    data.mkdir()
+    code = main(
+        [
+            "report",
+            "--params",
+            str(ROOT / "params" / "article.yaml"),
+            "--data-dir",
+            str(data),
+            "--out",
+            str(tmp_path / "reports"),
+            "--notebooks",
+            str(ROOT / "notebooks"),
+            "-p",
+            "end=2025-11-11T00:00:00+00:00",
+        ]
+    )
+    assert code == 0
+    summary = json.loads((tmp_path / "reports" / "2025-11-10" / "summary.json").read_text())
+    assert summary["simulated"] is True and summary["sources"] == ["demo"]
+    stamp = sorted(p.stat().st_mtime_ns for p in data.rglob("liquidations/**/part.parquet"))
+    assert stamp
+    main(
+        [
+            "report",
+            "--params",
+            str(ROOT / "params" / "article.yaml"),
+            "--data-dir",
+            str(data),
+            "--out",
+            str(tmp_path / "reports"),
+            "--notebooks",
+            str(ROOT / "notebooks"),
+            "-p",
+            "end=2025-11-11T00:00:00+00:00",
+        ]
+    )
+    again = sorted(p.stat().st_mtime_ns for p in data.rglob("liquidations/**/part.parquet"))
+    assert again == stamp, "a store that holds liquidations is never re-simulated"

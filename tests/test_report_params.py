@@ -86,7 +86,9 @@ BAD_INPUTS = [
     (["-p", "spike_kk=3"], "unknown parameter 'spike_kk': no notebook declares it"),
     (["-p", "spike_k=abc"], "spike_k: 01_figures.ipynb expects a number"),
     (["-p", "novalue"], "-p expects NAME=VALUE"),
-    (["-p", "fetch=true"], "fetch: true asks to pull real data first"),
+    (["-p", "fetch=yes please"], "fetch: expected true or false"),
+    (["-p", "fetch=true", "-p", "demo={scenario: article}"], "fetch and demo exclude each other"),
+    (["-p", "demo=[article]"], "demo: expected {scenario: NAME, seed: N}"),
     (["--date", "16/11/2025"], "--date: expected YYYY-MM-DD, got '16/11/2025'"),
     (["--kernel", "no-such-kernel"], "unknown kernel 'no-such-kernel'"),
     (["--jobs", "0"], "--jobs must be at least 1"),
@@ -183,6 +185,15 @@ def test_daily_params_file_is_yesterday_utc(env):
     assert plan.params["end"] == "2025-11-17T00:00:00+00:00"
     assert plan.report_date == date(2025, 11, 16)
     assert "fetch" not in plan.params
+    assert (plan.fetch, plan.demo) == (False, None)
+
+
+def test_article_params_ask_for_the_demo_market_only(env):
+    argv = ["--params", str(ROOT / "params/article.yaml"), "--notebooks", str(FIXTURES)]
+    plan = plan_for(argv + ["--out", str(env["out"]), "--data-dir", str(env["data"])])
+    assert plan.demo == {"scenario": "article", "seed": 7}
+    assert plan.fetch is False
+    assert "demo" not in plan.params
 
 
 def test_each_notebook_gets_only_what_it_declares(env):

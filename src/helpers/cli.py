@@ -10,9 +10,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from helpers.errors import UserError
-from helpers.store import DEFAULT_DATA_DIR
+from helpers.store import DEFAULT_DATA_DIR, Store
+
+if TYPE_CHECKING:
+    from helpers.report import ReportPlan
 
 Runner = Callable[[argparse.Namespace], int]
 
@@ -41,22 +45,53 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
         _add_common(p)
         module.add_arguments(p)
         runners[name] = module.run
+    sub.choices["report"].add_argument(
+        "--config", help="sources config for fetch: true (default: config/sources.yaml)"
+    )
     runners["report"] = run_report
     return parser, runners
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Validate the report parameters, build the window's bars once from stored events, then
-    render every notebook (which read the pre-aggregated bars, never raw events in bulk)."""
+    """Validate the report parameters; fill the store (``fetch: true`` pulls real data for the
+    window, ``demo:`` simulates into an empty store); build the window's bars once from stored
+    events; then render every notebook (which read those bars, never raw events in bulk)."""
     from helpers import aggregate, report
-    from helpers.store import Store
 
+    log = logging.getLogger("helpers.report")
     plan = report.prepare(args)
+    store = Store(plan.data_dir)
+    if plan.fetch:
+        _fetch_for_report(store, plan, getattr(args, "config", None))
+    elif plan.demo is not None and not store.has_data("liquidations"):
+        from helpers.sources.demo import write_demo
+
+        for result in write_demo(store, plan.demo["scenario"], plan.demo["seed"]).values():
+            log.info("SIMULATED %s", result)
     built = aggregate.build_bars(
-        Store(plan.data_dir), plan.interval, plan.start, plan.end, plan.exchanges, plan.symbols
+        store, plan.interval, plan.start, plan.end, plan.exchanges, plan.symbols
     )
-    logging.getLogger("helpers.report").info("bars for the window: %s", built)
+    log.info("bars for the window: %s", built)
     return report.render(plan)
+
+
+def _fetch_for_report(store: Store, plan: ReportPlan, config_path: str | None) -> None:
+    """Pull the window over ccxt REST before rendering; failures are reported, not fatal,
+    because the notebooks show what is missing as missing."""
+    from helpers.config import load_config
+    from helpers.sources import ccxt_rest
+
+    start_ms, end_ms = int(plan.start.value // 10**6), int(plan.end.value // 10**6)
+    summary = ccxt_rest.fetch_window(
+        store,
+        load_config(config_path),
+        start_ms,
+        end_ms,
+        exchanges=plan.exchanges or (),
+        symbols=plan.symbols or (),
+        interval=plan.interval,
+    )
+    print(summary.render())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -34,7 +34,12 @@ COMMON = ("start", "end", "exchanges", "symbols", "data_dir", "interval")
 value, and the report accepts them even when no notebook declares them."""
 
 FETCH = "fetch"
-"""The one report option that params files may carry besides notebook parameters."""
+"""Report option: pull real data into the store for the window before rendering."""
+
+DEMO = "demo"
+"""Report option: ``{scenario: article, seed: 7}`` fills an EMPTY store with the simulated
+market before rendering (what ``make report`` does on a fresh clone); never touches a store
+that already holds liquidations."""
 
 _RELATIVE = re.compile(
     r"^(?P<anchor>now|today|yesterday)\s*(?:(?P<sign>[+-])\s*(?P<n>\d+)\s*(?P<unit>[mhdw]))?$",

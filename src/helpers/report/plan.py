@@ -47,6 +47,8 @@ class ReportPlan:
     jobs: int
     show_code: bool = False
     verbose: bool = False
+    fetch: bool = False
+    demo: dict[str, Any] | None = None
 
     @property
     def report_dir(self) -> Path:
@@ -101,7 +103,7 @@ def prepare(args: argparse.Namespace, now: pd.Timestamp | None = None) -> Report
     from_file = P.load_params_file(getattr(args, "params", None))
     overrides = P.parse_overrides(getattr(args, "param", None))
     given = {**from_file, **overrides}
-    apply_report_options(given)
+    fetch, demo = report_options(given)
 
     notebooks_dir = Path(getattr(args, "notebooks", "notebooks"))
     notebooks = find_notebooks(notebooks_dir)
@@ -135,23 +137,31 @@ def prepare(args: argparse.Namespace, now: pd.Timestamp | None = None) -> Report
         jobs=check_jobs(getattr(args, "jobs", None)),
         show_code=bool(getattr(args, "show_code", False)),
         verbose=bool(getattr(args, "verbose", False)),
+        fetch=fetch,
+        demo=demo,
     )
 
 
-def apply_report_options(given: dict[str, Any]) -> None:
-    """Remove report options (not notebook parameters) from ``given`` and act on them.
+def report_options(given: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+    """Remove the report options (not notebook parameters) from ``given`` and check them.
 
-    ``fetch: true`` asks to pull real data into the store before rendering (issue 4); until
-    that exists it is refused so a scheduled run never renders stale data silently.
+    ``fetch: true`` pulls real data for the window before rendering; ``demo: {scenario,
+    seed}`` fills an empty store with the simulated market. Both at once is refused: a
+    scheduled real-data run must never fall back to simulated data.
     """
     fetch = given.pop(P.FETCH, False)
     if not isinstance(fetch, bool):
         raise UserError(f"fetch: expected true or false, got {fetch!r}")
-    if fetch:
-        raise UserError(
-            "fetch: true asks to pull real data first, which is not available yet (issue 4); "
-            "set fetch: false and fill the store before rendering"
-        )
+    demo = given.pop(P.DEMO, None)
+    if demo is not None:
+        if not isinstance(demo, dict) or set(demo) - {"scenario", "seed"}:
+            raise UserError(f"demo: expected {{scenario: NAME, seed: N}}, got {demo!r}")
+        if not isinstance(demo.get("seed", 7), int):
+            raise UserError(f"demo: seed must be an integer, got {demo.get('seed')!r}")
+        demo = {"scenario": str(demo.get("scenario", "article")), "seed": demo.get("seed", 7)}
+    if fetch and demo is not None:
+        raise UserError("fetch and demo exclude each other: real data or simulated, not both")
+    return fetch, demo
 
 
 def find_notebooks(folder: Path) -> list[Path]:

@@ -97,25 +97,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fetch every planned (table, exchange, symbol) and print a summary; 0 when all
     succeeded, 1 when some failed (their error is in the summary)."""
-    config = load_config(getattr(args, "config", None))
-    window = _window(args)
-    interval = args.interval or config.interval
+    policy = RetryPolicy(attempts=max(1, args.retries), base_delay=max(0.0, args.backoff))
+    summary = fetch_window(
+        Store(args.data_dir),
+        load_config(getattr(args, "config", None)),
+        *_window(args),
+        exchanges=_csv(args.exchanges),
+        symbols=_csv(args.symbols),
+        tables=_csv(args.tables),
+        interval=args.interval,
+        policy=policy,
+    )
+    print(summary.render(), file=sys.stdout)
+    return 1 if summary.failures else 0
+
+
+def fetch_window(
+    store: Store,
+    config: Config,
+    start_ms: int,
+    end_ms: int,
+    exchanges: Sequence[str] = (),
+    symbols: Sequence[str] = (),
+    tables: Sequence[str] = (),
+    interval: str | None = None,
+    policy: RetryPolicy | None = None,
+) -> Summary:
+    """Fetch ``[start_ms, end_ms)`` (epoch milliseconds) for the configured or given
+    exchanges, symbols and tables into ``store``; the summary says what failed."""
+    interval = interval or config.interval
     if interval not in schema.INTERVALS:
         raise UserError(f"--interval {interval!r}: expected one of {schema.INTERVALS}")
-    tables = _csv(args.tables)
-    if tables:
-        bad = [t for t in tables if t not in FETCH_TABLES]
-        if bad:
-            raise UserError(f"--tables: unknown {bad}; expected some of {FETCH_TABLES}")
-    exchanges = _csv(args.exchanges) or config.enabled_exchanges
+    bad = [t for t in tables if t not in FETCH_TABLES]
+    if bad:
+        raise UserError(f"--tables: unknown {bad}; expected some of {FETCH_TABLES}")
+    exchanges = list(exchanges) or config.enabled_exchanges
     if not exchanges:
         raise UserError("no exchanges to fetch: none enabled in the config and no --exchanges")
-    policy = RetryPolicy(attempts=max(1, args.retries), base_delay=max(0.0, args.backoff))
-    fetcher = Fetcher(Store(args.data_dir), config, policy, interval)
+    fetcher = Fetcher(store, config, policy or RetryPolicy(), interval)
     for ex_id in exchanges:
-        fetcher.fetch_exchange(ex_id, _csv(args.symbols), tables, *window)
-    print(fetcher.summary.render(), file=sys.stdout)
-    return 1 if fetcher.summary.failures else 0
+        fetcher.fetch_exchange(ex_id, list(symbols), list(tables), start_ms, end_ms)
+    return fetcher.summary
 
 
 def _csv(value: str | None) -> list[str]:
