@@ -1,0 +1,149 @@
+"""Each notebook's analysis on a tiny hand-made store, including tables that are absent."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers import brief
+from helpers.dataset import Dataset
+from helpers.store import Store
+
+T0 = pd.Timestamp("2025-11-10", tz="UTC")
+H = pd.Timedelta(hours=1)
+
+
+def _bars(rows):
+    return pd.DataFrame(
+        [
+            {
+                "ts": T0 + hour * H,
+                "interval": "1h",
+                "exchange": ex,
+                "symbol": "BTC/USDT:USDT",
+                "base": "BTC",
+                "long_usd": long_usd,
+                "short_usd": short_usd,
+                "long_count": 1,
+                "short_count": 1,
+                "source": "vendor",
+            }
+            for hour, ex, long_usd, short_usd in rows
+        ]
+    )
+
+
+@pytest.fixture
+def short_squeeze(tmp_path) -> Dataset:
+    # hour 0: okx L=1 S=10, bybit L=2 S=20; hour 1: okx L=0 S=5; hour 2: bybit L=4 S=0
+    # hour 3: no venue observed (missing)
+    Store(tmp_path).write(
+        "liquidation_bars",
+        _bars(
+            [
+                (0, "okx", 1.0, 10.0),
+                (0, "bybit", 2.0, 20.0),
+                (1, "okx", 0.0, 5.0),
+                (2, "bybit", 4.0, 0.0),
+            ]
+        ),
+    )
+    return Dataset.open(str(tmp_path), T0.isoformat(), (T0 + 4 * H).isoformat())
+
+
+def _values(figures):
+    return {f.name: f.value for f in figures}
+
+
+def test_imbalance_figures_are_the_hand_computed_ones(short_squeeze):
+    r = brief.imbalance_analysis(short_squeeze, spike_k=5, spike_window=2)
+    v = _values(brief.imbalance_figures(r))
+    # worst long bar: hour 2 (bybit 4) vs hour 0 (1 + 2 = 3)
+    assert v["worst_bar_ts"] == (T0 + 2 * H).isoformat()
+    assert (v["worst_bar_long_usd"], v["worst_bar_short_usd"]) == (4.0, 0.0)
+    assert v["worst_bar_long_short_ratio"] == float("inf")
+    # L = 1 + 2 + 0 + 4 = 7, S = 10 + 20 + 5 + 0 = 35, dominance 7 / 42
+    assert (v["window_long_usd"], v["window_short_usd"]) == (7.0, 35.0)
+    assert v["window_long_dominance_pct"] == pytest.approx(100 * 7 / 42)
+    # hour 1 only okx reported of two venues: partial; hour 3 nobody: missing
+    assert (v["partial_bars"], v["missing_bars"]) == (2, 1)
+
+
+def test_final_thoughts_say_what_the_numbers_say(short_squeeze):
+    imb = brief.imbalance_analysis(short_squeeze, 5, 2)
+    ven = brief.venue_analysis(short_squeeze, imb.spikes)
+    mkt = brief.market_analysis(short_squeeze)
+    clu = brief.cluster_analysis(short_squeeze)
+    out = brief.outlook_analysis(short_squeeze)
+    thoughts = brief.final_thoughts(imb, ven, mkt, clu, out)
+    assert thoughts[0].startswith("Shorts were squeezed: only 16.7% of the $42")
+    assert any("bybit carried the most longs ($6" in t for t in thoughts)
+    assert any(t.startswith("Data caveat: 1 bars had no data and 2 were partial") for t in thoughts)
+    assert not any("risk-off" in t for t in thoughts), "no market-cap data, no claim about it"
+    assert not any("ESTIMATED" in t for t in thoughts), "no open interest, no estimate"
+
+
+def test_absent_tables_give_missing_figures_not_zero(short_squeeze):
+    m = _values(brief.market_figures(brief.market_analysis(short_squeeze)))
+    assert m["btc_market_cap_usd"] is None and m["top_n"] == 0
+    c = _values(brief.cluster_figures(brief.cluster_analysis(short_squeeze)))
+    assert c["last_price"] is None and c["exposed_long_usd_below_support"] is None
+    o = _values(brief.outlook_figures(brief.outlook_analysis(short_squeeze)))
+    assert o["mean_funding_annualised_pct"] is None and o["stress_flag_last_bar"] is None
+
+
+def test_venue_figures_split_by_exchange(short_squeeze):
+    imb = brief.imbalance_analysis(short_squeeze, 5, 2)
+    v = _values(brief.venue_figures(brief.venue_analysis(short_squeeze, imb.spikes)))
+    assert (v["long_usd_okx"], v["long_usd_bybit"]) == (1.0, 6.0)
+    assert v["top_long_venue"] == "bybit"
+    assert v["top_long_venue_share_pct"] == pytest.approx(100 * 6 / 7)
+
+
+def test_summary_figures_are_copies_of_the_detail_figures(demo_store):
+    ds = Dataset.open(str(demo_store.root), "2025-11-12T00:00:00Z", "2025-11-14T00:00:00Z")
+    imb = brief.imbalance_analysis(ds)
+    parts = (
+        imb,
+        brief.venue_analysis(ds, imb.spikes),
+        brief.market_analysis(ds),
+        brief.cluster_analysis(ds),
+        brief.outlook_analysis(ds),
+    )
+    detail = {}
+    for fn, r in zip(
+        (
+            brief.imbalance_figures,
+            brief.venue_figures,
+            brief.market_figures,
+            brief.cluster_figures,
+            brief.outlook_figures,
+        ),
+        parts,
+        strict=True,
+    ):
+        detail.update(_values(fn(r)))
+    summary = _values(brief.summary_figures(*parts))
+    assert summary and all(detail[k] == v for k, v in summary.items())
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "interval", "message"),
+    [
+        ("2025-11-10T00:00Z", "2025-11-10T00:00Z", "1h", "the window needs start < end"),
+        ("not a date", "2025-11-10T00:00Z", "1h", "bad start/end"),
+        ("2025-11-10T00:00Z", "2025-11-11T00:00Z", "2h", "unknown interval '2h'"),
+    ],
+)
+def test_dataset_rejects_bad_parameters_in_one_line(tmp_path, start, end, interval, message):
+    from helpers.errors import UserError
+
+    with pytest.raises(UserError, match=message) as err:
+        Dataset.open(str(tmp_path), start, end, interval=interval)
+    assert "\n" not in str(err.value)
+
+
+def test_extended_dataset_starts_earlier_and_reads_afresh(short_squeeze):
+    wider = short_squeeze.extended(2)
+    assert wider.start == T0 - 2 * H and wider.end == short_squeeze.end
+    assert len(wider.bars()) == len(short_squeeze.bars()) == 4
