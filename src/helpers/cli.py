@@ -30,7 +30,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
     from helpers import aggregate, report
-    from helpers.sources import ccxt_rest, demo
+    from helpers.sources import ccxt_rest, coinalyze, coingecko, demo, live, tardis, vendor_csv
 
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,6 +40,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
         ("aggregate", aggregate, "build liquidation bars from stored events"),
         ("report", report, "render every notebook into a dated HTML report"),
         ("fetch", ccxt_rest, "pull REST history: liquidations, OHLCV, open interest, funding"),
+        ("collect", live, "record live liquidation streams (binanceusdm, okx, bybit)"),
+        ("fetch-coinalyze", coinalyze, "pull Coinalyze hourly liquidations, OI and funding"),
+        ("fetch-tardis", tardis, "pull Tardis.dev liquidation CSV files"),
+        ("fetch-coingecko", coingecko, "snapshot CoinGecko market caps"),
+        ("import", vendor_csv, "import CoinGlass or Coinalyze CSV exports as bars"),
     ):
         p = sub.add_parser(name, help=help_, description=module.__doc__)
         _add_common(p)

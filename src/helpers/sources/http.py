@@ -1,0 +1,153 @@
+"""HTTP for the vendor clients (Coinalyze, Tardis, CoinGecko): JSON GETs retried with
+backoff, junk bodies rejected, secrets redacted from every log line and error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+import requests
+
+from helpers.errors import UserError
+from helpers.sources.retry import (
+    JunkResponse,
+    RetriesExhausted,
+    RetryPolicy,
+    TransientHTTPError,
+    call_with_retry,
+    is_retryable_status,
+)
+from helpers.store import to_utc
+
+log = logging.getLogger(__name__)
+
+
+class JsonClient:
+    """GETs retried with exponential backoff (:mod:`helpers.sources.retry`: 429, 418, 5xx,
+    timeouts, dropped connections, and a 200 whose body is HTML or truncated), that never let
+    a secret reach a log line or an error message.
+
+    When the retries run out the failure becomes one :class:`UserError` line naming the
+    service, the URL path and the last problem. A non-retryable status (401, 403, 404...)
+    fails at once."""
+
+    def __init__(
+        self,
+        name: str,
+        timeout: float = 30.0,
+        retries: int = 5,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        secrets: Iterable[str] = (),
+        session: requests.Session | None = None,
+    ) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.policy = RetryPolicy(attempts=retries + 1, base_delay=backoff, max_delay=max_backoff)
+        self.secrets = tuple(s for s in secrets if s)
+        self.session = session or requests.Session()
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret replaced by ``***``."""
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return text
+
+    def get_bytes(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: Callable[[bytes], None] | None = None,
+    ) -> bytes:
+        """The body of a successful GET; ``check`` may raise :class:`JunkResponse` to have a
+        malformed body retried."""
+        path = urlsplit(url).path
+        where = f"{self.name}: {path}"
+
+        def attempt() -> bytes:
+            log.debug("%s GET %s", self.name, self.redact(url))
+            try:
+                resp = self.session.get(
+                    url, params=params, headers=dict(headers or {}), timeout=self.timeout
+                )
+                body = resp.content
+            except requests.Timeout:
+                raise TimeoutError(f"no answer within {self.timeout:g} s") from None
+            except requests.RequestException as exc:
+                raise ConnectionError(f"connection failed ({type(exc).__name__})") from None
+            if is_retryable_status(resp.status_code):
+                raise TransientHTTPError(resp.status_code, path)
+            if resp.status_code >= 400:
+                hint = _hint(resp.status_code)
+                raise UserError(f"{where} failed: HTTP {resp.status_code}{hint}")
+            if _looks_like_html(resp.headers.get("Content-Type", ""), body):
+                raise JunkResponse("HTTP 200 with an HTML page instead of data")
+            if check is not None:
+                check(body)
+            return body
+
+        try:
+            return call_with_retry(attempt, policy=self.policy, what=where)
+        except RetriesExhausted as exc:
+            last = self.redact(f"{type(exc.last).__name__}: {exc.last}")
+            raise UserError(f"{where} failed after {exc.attempts} attempts; {last}") from None
+
+    def get_json(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The parsed JSON body of a successful GET; an invalid or truncated body is retried."""
+        parsed: list[Any] = []
+
+        def check(body: bytes) -> None:
+            try:
+                parsed[:] = [json.loads(body)]
+            except ValueError:
+                raise JunkResponse(
+                    f"HTTP 200 with invalid or truncated JSON ({len(body)} bytes)"
+                ) from None
+
+        self.get_bytes(url, params, headers, check)
+        return parsed[0]
+
+
+def _looks_like_html(content_type: str, body: bytes) -> bool:
+    head = body[:512].lstrip().lower()
+    return "text/html" in content_type.lower() or head.startswith((b"<!doctype", b"<html"))
+
+
+def _hint(status: int) -> str:
+    return {
+        401: " (the API key was rejected or is missing)",
+        403: " (forbidden: check the API key's plan)",
+        404: " (not found)",
+    }.get(status, "")
+
+
+def add_http_arguments(p: argparse.ArgumentParser) -> None:
+    """``--config``, ``--timeout``, ``--retries`` and ``--backoff`` for a vendor command."""
+    p.add_argument("--config", default=None, help="sources config (default: config/sources.yaml)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.add_argument("--retries", type=int, default=5, help="retries of a failed request")
+    p.add_argument(
+        "--backoff", type=float, default=1.0, help="first retry wait in seconds, doubling"
+    )
+
+
+def time_arg(text: str) -> pd.Timestamp:
+    """An argparse type: an ISO time as a UTC timestamp (no offset = UTC)."""
+    try:
+        t = to_utc(text)
+    except (ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
+    if t is None or t is pd.NaT:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}")
+    return t

@@ -1,0 +1,513 @@
+"""Live liquidation collector: ccxt.pro streams appended to the store in small batches.
+
+``python -m helpers collect [--exchanges binanceusdm,okx,bybit] [--seconds N]``
+
+Streams (the venues publish liquidations on websockets only):
+
+* ``binanceusdm``: ``watchLiquidationsForSymbols`` with no symbols, i.e. the all-market
+  ``!forceOrder@arr`` stream (at most one liquidation per symbol per second: a lower bound);
+* ``okx``: ``watchLiquidationsForSymbols`` on every swap (``liquidation-orders``, SWAP);
+* ``bybit``: ``watchLiquidations`` per symbol (``allLiquidation.<id>``), the symbols of the
+  config's ``exchanges.bybit.symbols`` (or ``collect.symbols``).
+
+Every item goes through :func:`helpers.sources.normalize.normalize_liquidations` (``side`` =
+the liquidated POSITION, ``amount`` in base units, ``notional_usd`` in US dollars) with
+``source='ccxt.pro:<exchange>'`` and is buffered; the buffer is written to ``liquidations``
+every ``--flush-seconds`` or ``--flush-events`` events, whichever comes first. The store
+drops an event it already has (key: exchange, event_id), so a replay after a reconnect adds
+nothing.
+
+Coverage is recorded in ``gaps`` (``table_name='liquidations'``; ``symbol`` empty for an
+all-market stream), so reports show missing data as missing:
+
+* **dropped**: the connection failed or closed. The gap runs from the failure to the moment
+  the stream is connected again; reconnection waits ``1, 2, 4 ... --max-backoff`` seconds.
+* **silent**: no message for ``--silence-seconds``. The gap runs from the last message to the
+  next one. A quiet market also triggers it, which overstates missing data rather than
+  passing an outage off as "no liquidations"; choose the threshold accordingly.
+* a gap still open at a flush is written with ``end`` = now and rewritten when it closes
+  (same key); at shutdown it is closed at the shutdown time.
+
+SIGTERM and SIGINT stop the streams, flush everything buffered and open gaps, then exit 0.
+Per-exchange settings can go in the config under ``exchanges.<id>.collect``:
+``symbols`` (bybit), ``silence_seconds``.
+
+ccxt.pro resolves a ``watch*`` call with the message that woke it; events arriving while no
+call is pending would be lost, so the exchanges run with ``newUpdates = False`` and each call
+returns the cached liquidations ``since`` the last one (minus a margin), deduplicated by
+``event_id``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from helpers import schema
+from helpers.errors import UserError
+from helpers.sources.normalize import normalize_liquidations
+from helpers.sources.retry import is_transient
+from helpers.store import Store
+
+log = logging.getLogger(__name__)
+
+LIVE_EXCHANGES = ("binanceusdm", "okx", "bybit")
+SINCE_MARGIN_MS = 5_000
+CACHE_LIMIT = 10_000
+TABLE = "liquidations"
+
+
+def source_label(exchange_id: str) -> str:
+    """``source`` of streamed events: ``ccxt.pro:<exchange>``."""
+    return f"ccxt.pro:{exchange_id}"
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One subscription: ``symbol`` None for an all-market stream."""
+
+    exchange: str
+    symbol: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.exchange} {self.symbol or '(all markets)'}"
+
+
+Watch = Callable[[Any, int | None], Awaitable[list[dict[str, Any]]]]
+"""A ccxt.pro call: (exchange, since ms) -> the stream's cached liquidations since then."""
+
+
+def watcher(stream: Stream) -> Watch:
+    """The ccxt.pro call that waits for ``stream``'s next liquidations (since ``since`` ms)."""
+    if stream.exchange == "bybit":
+        if stream.symbol is None:
+            raise UserError("bybit streams liquidations per symbol: configure symbols")
+        return lambda ex, since: ex.watch_liquidations(stream.symbol, since)
+    if stream.exchange == "okx":
+        return lambda ex, since: ex.watch_liquidations_for_symbols(
+            None, since, None, {"type": "swap"}
+        )
+    if stream.exchange == "binanceusdm":
+        return lambda ex, since: ex.watch_liquidations_for_symbols(None, since)
+    raise UserError(
+        f"no live liquidation stream for {stream.exchange!r}; choose from {LIVE_EXCHANGES}"
+    )
+
+
+def streams_for(exchange_id: str, config: Any) -> list[Stream]:
+    """The streams collected for ``exchange_id``: one all-market stream, or one per symbol."""
+    if exchange_id not in LIVE_EXCHANGES:
+        raise UserError(
+            f"no live liquidation stream for {exchange_id!r}; choose from {LIVE_EXCHANGES}"
+        )
+    if exchange_id != "bybit":
+        return [Stream(exchange_id, None)]
+    entry = config.exchange(exchange_id)
+    symbols = entry.collect.get("symbols") or list(entry.symbols)
+    if not symbols:
+        raise UserError("bybit streams liquidations per symbol: list exchanges.bybit.symbols")
+    return [Stream(exchange_id, str(s)) for s in symbols]
+
+
+@dataclass
+class Gap:
+    """A stretch of a stream without coverage; ``end`` None while it lasts."""
+
+    stream: Stream
+    start: pd.Timestamp
+    reason: str
+    end: pd.Timestamp | None = None
+
+    def row(self, now: pd.Timestamp) -> dict[str, Any]:
+        end = self.end if self.end is not None else now
+        return {
+            "start": self.start,
+            "end": max(end, self.start),
+            "exchange": self.stream.exchange,
+            "symbol": self.stream.symbol,
+            "table_name": TABLE,
+            "reason": self.reason,
+            "ts": self.start,
+        }
+
+
+def _now() -> pd.Timestamp:
+    return pd.Timestamp(time.time(), unit="s", tz="UTC")
+
+
+@dataclass
+class Stats:
+    """What one exchange's streams delivered: events stored, their time span, gaps."""
+
+    events: int = 0
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    gaps: list[Gap] = field(default_factory=list)
+
+    def add(self, ts: pd.Series) -> None:
+        if ts.empty:
+            return
+        lo, hi = ts.min(), ts.max()
+        self.first = lo if self.first is None else min(self.first, lo)
+        self.last = hi if self.last is None else max(self.last, hi)
+
+
+@dataclass
+class StreamState:
+    """Where one stream is: the ``since`` (ms) of its next watch call, event ids seen lately,
+    the last message time, whether it is reconnecting, and the last cache item taken."""
+
+    last_message: pd.Timestamp
+    since: int | None = None
+    seen: dict[str, int] = field(default_factory=dict)
+    failures: int = 0
+    reconnecting: bool = False
+    last_item: Any = None
+
+
+class Collector:
+    """Runs the streams, buffers normalised events and flushes them (and gaps) to the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        exchanges: dict[str, Any],
+        streams: Sequence[Stream],
+        flush_seconds: float = 5.0,
+        flush_events: int = 500,
+        silence_seconds: float | dict[str, float] = 300.0,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.exchanges = exchanges
+        self.streams = list(streams)
+        self.flush_seconds = flush_seconds
+        self.flush_events = flush_events
+        self.silence = silence_seconds
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.buffer: list[pd.DataFrame] = []
+        self.buffered = 0
+        self.open_gaps: dict[Stream, Gap] = {}
+        self.closed_gaps: list[Gap] = []
+        self.stats: dict[str, Stats] = {ex: Stats() for ex in exchanges}
+        self.failures: dict[Stream, str] = {}
+        self._stop = asyncio.Event()
+        self._flush_now = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+
+    # ---- control ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask every stream to stop; :meth:`run` then flushes and returns."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def run(self, seconds: float | None = None) -> None:
+        """Collect until :meth:`stop` (or for ``seconds``), then flush and close."""
+        for ex in self.exchanges.values():
+            ex.newUpdates = False
+            ex.options["liquidationsLimit"] = CACHE_LIMIT
+        tasks = [asyncio.create_task(self._stream(s), name=s.label) for s in self.streams]
+        flusher = asyncio.create_task(self._flusher(), name="flusher")
+        timer = None
+        if seconds is not None:
+            timer = asyncio.get_running_loop().call_later(seconds, self.stop)
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            self.stop()
+            if timer is not None:
+                timer.cancel()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            end = _now()
+            for gap in list(self.open_gaps.values()):
+                self._close_gap(gap.stream, end)
+            self._flush_now.set()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await self.flush()
+            for ex in self.exchanges.values():
+                with contextlib.suppress(Exception):
+                    await ex.close()
+
+    # ---- one stream ------------------------------------------------------------------------
+    def _silence_for(self, stream: Stream) -> float:
+        if isinstance(self.silence, dict):
+            return float(self.silence.get(stream.exchange, 300.0))
+        return float(self.silence)
+
+    async def _stream(self, stream: Stream) -> None:
+        ex = self.exchanges[stream.exchange]
+        watch = watcher(stream)
+        silence = self._silence_for(stream)
+        poll = max(0.02, min(0.25, silence / 4))
+        st = StreamState(last_message=_now())
+        while not self.stopping:
+            task = asyncio.ensure_future(self._watch_once(ex, watch, st.since))
+            while not task.done():
+                await asyncio.wait({task}, timeout=poll)
+                if (
+                    not task.done()
+                    and self._cached_news(ex, st)
+                    and self._take_cached(stream, ex, st)
+                ):
+                    self._received(stream, st)
+                if self.stopping:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    if self._cached_news(ex, st):
+                        self._take_cached(stream, ex, st)
+                    return
+                now = _now()
+                if st.reconnecting and self._connected(ex):
+                    self._close_gap(stream, now)
+                    log.info("%s: reconnected", stream.label)
+                    st.reconnecting, st.last_message = False, now
+                elif (
+                    stream not in self.open_gaps
+                    and (now - st.last_message).total_seconds() >= silence
+                ):
+                    reason = f"silent: no message for {silence:g} s"
+                    self._open_gap(stream, st.last_message, reason)
+                    log.warning("%s: silent for %g s (gap recorded)", stream.label, silence)
+            exc = task.exception() if not task.cancelled() else None
+            if exc is None:
+                st.failures = 0
+                self._received(stream, st)
+                self._take(stream, ex, task.result(), st)
+                continue
+            if not is_transient(exc):
+                self.failures[stream] = f"{type(exc).__name__}: {exc}"
+                log.error("%s: stopped: %s", stream.label, self.failures[stream])
+                self._close_gap(stream, _now())
+                self._open_gap(stream, _now(), f"failed: {type(exc).__name__}")
+                return
+            st.failures += 1
+            if not st.reconnecting:
+                now = _now()
+                self._close_gap(stream, now)
+                self._open_gap(stream, now, f"dropped: {type(exc).__name__}")
+            st.reconnecting = True
+            wait = min(self.backoff * 2 ** (st.failures - 1), self.max_backoff)
+            log.warning(
+                "%s: %s: %s; reconnecting in %.2f s",
+                stream.label,
+                type(exc).__name__,
+                str(exc)[:200],
+                wait,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), wait)
+
+    def _received(self, stream: Stream, st: StreamState) -> None:
+        """A message arrived: the stream is observed again from now."""
+        now = _now()
+        if stream in self.open_gaps:
+            self._close_gap(stream, now)
+            log.info("%s: messages again", stream.label)
+        st.reconnecting, st.last_message = False, now
+
+    @staticmethod
+    async def _watch_once(ex: Any, watch: Watch, since: int | None) -> list[dict[str, Any]]:
+        if ex.markets is None:
+            await ex.load_markets()
+        return await watch(ex, since)
+
+    @staticmethod
+    def _cached_news(ex: Any, st: StreamState) -> bool:
+        """Whether ccxt's liquidation cache holds an item newer than the last one taken (a
+        message handled while no watch call was pending resolves nothing, but is cached)."""
+        cache = getattr(ex, "liquidations", None)
+        return bool(cache) and cache[-1] is not st.last_item
+
+    def _take_cached(self, stream: Stream, ex: Any, st: StreamState) -> int:
+        """Take the stream's items from ccxt's cache directly (since ``st.since``); returns
+        how many new events that buffered."""
+        cache = ex.liquidations
+        last = cache[-1]
+        symbols = [stream.symbol] if stream.symbol else None
+        items = ex.filter_by_symbols_since_limit(cache, symbols, st.since, None, True)
+        n = self._take(stream, ex, items, st)
+        st.last_item = last
+        return n
+
+    @staticmethod
+    def _connected(ex: Any) -> bool:
+        for client in list(getattr(ex, "clients", {}).values()):
+            fut = client.connected
+            up = fut.done() and not fut.cancelled() and fut.exception() is None
+            if up and client.connection is not None and not client.connection.closed:
+                return True
+        return False
+
+    def _take(self, stream: Stream, ex: Any, items: list[dict[str, Any]], st: StreamState) -> int:
+        """Buffer the events among ``items`` not seen yet and move ``st.since`` on; returns
+        how many were new."""
+        if items:
+            st.last_item = items[-1]
+        frame = normalize_liquidations(
+            stream.exchange, items, ex.markets, source_label(stream.exchange)
+        )
+        if frame.empty:
+            return 0
+        fresh = frame[~frame["event_id"].isin(list(st.seen))]
+        stamps = [int(t.timestamp() * 1000) for t in frame["ts"].dropna()]
+        for eid, ts in zip(frame["event_id"], frame["ts"], strict=True):
+            st.seen[str(eid)] = int(ts.timestamp() * 1000) if not pd.isna(ts) else 0
+        if stamps:
+            newest = max(stamps)
+            horizon = newest - 2 * SINCE_MARGIN_MS
+            for eid in [k for k, v in st.seen.items() if v < horizon]:
+                del st.seen[eid]
+            st.since = max(st.since or 0, newest - SINCE_MARGIN_MS)
+        if len(fresh):
+            self.buffer.append(fresh)
+            self.buffered += len(fresh)
+            log.info("%s: +%d events (%d buffered)", stream.label, len(fresh), self.buffered)
+            if self.buffered >= self.flush_events:
+                self._flush_now.set()
+        return len(fresh)
+
+    # ---- gaps ------------------------------------------------------------------------------
+    def _open_gap(self, stream: Stream, start: pd.Timestamp, reason: str) -> None:
+        if stream not in self.open_gaps:
+            self.open_gaps[stream] = Gap(stream, start, reason)
+
+    def _close_gap(self, stream: Stream, end: pd.Timestamp) -> None:
+        gap = self.open_gaps.pop(stream, None)
+        if gap is not None:
+            gap.end = max(end, gap.start)
+            self.closed_gaps.append(gap)
+            self.stats[stream.exchange].gaps.append(gap)
+
+    # ---- flushing --------------------------------------------------------------------------
+    async def _flusher(self) -> None:
+        while not self.stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), self.flush_seconds)
+            self._flush_now.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the buffered events, the closed gaps and the open gaps (end = now)."""
+        async with self._flush_lock:
+            frames, self.buffer, self.buffered = self.buffer, [], 0
+            closed, self.closed_gaps = self.closed_gaps, []
+            now = _now()
+            gap_rows = [g.row(now) for g in closed] + [g.row(now) for g in self.open_gaps.values()]
+            if frames:
+                events = pd.concat(frames, ignore_index=True)
+                for ex_id, rows in events.groupby("exchange", sort=True):
+                    result = await asyncio.to_thread(self.store.write, TABLE, rows)
+                    log.info("flushed %s: %s", ex_id, result)
+                    stats = self.stats[str(ex_id)]
+                    stats.events += result.written
+                    stats.add(rows["ts"])
+            if gap_rows:
+                gaps = pd.DataFrame(gap_rows, columns=schema.table("gaps").column_names)
+                await asyncio.to_thread(self.store.write, "gaps", gaps)
+
+    # ---- summary ---------------------------------------------------------------------------
+    def summary(self) -> str:
+        lines = []
+        for ex_id, st in self.stats.items():
+            span = (
+                f"{st.first:%Y-%m-%d %H:%M:%S} to {st.last:%Y-%m-%d %H:%M:%S} UTC"
+                if st.first is not None
+                else "no events"
+            )
+            down = sum(((g.end or g.start) - g.start).total_seconds() for g in st.gaps)
+            lines.append(
+                f"{ex_id}: {st.events} new liquidations stored, {span}; "
+                f"{len(st.gaps)} gaps ({down:.0f} s)"
+            )
+        for stream, why in self.failures.items():
+            lines.append(f"{stream.label}: FAILED {why}")
+        return "\n".join(lines)
+
+
+# ---- command ------------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, help="sources config (default: config/sources.yaml)")
+    p.add_argument(
+        "--exchanges",
+        default=",".join(LIVE_EXCHANGES),
+        help=f"comma list among {','.join(LIVE_EXCHANGES)} (default: all three)",
+    )
+    p.add_argument("--seconds", type=float, default=None, help="stop after N seconds")
+    p.add_argument("--flush-seconds", type=float, default=5.0, help="write at least this often")
+    p.add_argument("--flush-events", type=int, default=500, help="or once this many are buffered")
+    p.add_argument(
+        "--silence-seconds",
+        type=float,
+        default=300.0,
+        help="record a gap after this long without a message (default 300)",
+    )
+    p.add_argument("--max-backoff", type=float, default=60.0, help="longest reconnect wait")
+    p.add_argument("--backoff", type=float, default=1.0, help="first reconnect wait, doubling")
+
+
+def run(args: argparse.Namespace) -> int:
+    from helpers.config import load_config, make_exchange
+
+    config = load_config(getattr(args, "config", None))
+    ids = [e.strip() for e in str(args.exchanges).split(",") if e.strip()]
+    if not ids:
+        raise UserError("--exchanges: name at least one of " + ", ".join(LIVE_EXCHANGES))
+    streams = [s for ex_id in ids for s in streams_for(ex_id, config)]
+    if args.seconds is not None and args.seconds <= 0:
+        raise UserError("--seconds must be positive")
+    silence = {
+        ex_id: float(config.exchange(ex_id).collect.get("silence_seconds", args.silence_seconds))
+        for ex_id in ids
+    }
+    exchanges = {ex_id: make_exchange(config, ex_id, pro=True) for ex_id in ids}
+    collector = Collector(
+        Store(args.data_dir),
+        exchanges,
+        streams,
+        flush_seconds=args.flush_seconds,
+        flush_events=args.flush_events,
+        silence_seconds=silence,
+        backoff=args.backoff,
+        max_backoff=args.max_backoff,
+    )
+    asyncio.run(_run_until_signal(collector, args.seconds))
+    print(collector.summary())
+    if collector.failures:
+        first = next(iter(collector.failures.items()))
+        raise UserError(f"{first[0].label}: {first[1]}")
+    return 0
+
+
+async def _run_until_signal(collector: Collector, seconds: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, collector.stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread / platform
+            pass
+    try:
+        await collector.run(seconds)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
