@@ -30,21 +30,18 @@ def store_copy(demo_store, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def article_report(store_copy, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    code = main(
-        [
-            "report",
-            "--params",
-            str(ROOT / "params" / "article.yaml"),
-            "--data-dir",
-            str(store_copy),
-            "--out",
-            str(out),
-            "--notebooks",
-            str(ROOT / "notebooks"),
-        ]
-    )
+    code = _report(str(store_copy), str(out))
     assert code == 0
     return out / "2025-11-16"
+
+
+def _report(data: Path, out: Path, *overrides: str) -> int:
+    """``python -m helpers report`` with the article params on ``data`` into ``out``."""
+    argv = ["report", "--params", str(ROOT / "params" / "article.yaml"), "--data-dir", str(data),
+            "--out", str(out), "--notebooks", str(ROOT / "notebooks")]  # fmt: skip
+    for o in overrides:
+        argv += ["-p", o]
+    return main(argv)
 
 
 def _figures(day: Path) -> dict:
@@ -116,22 +113,11 @@ def test_final_thoughts_follow_the_numbers(article_report):
 
 
 def test_empty_window_renders_with_missing_not_zero(store_copy, tmp_path):
-    code = main(
-        [
-            "report",
-            "--params",
-            str(ROOT / "params" / "article.yaml"),
-            "--data-dir",
-            str(store_copy),
-            "--out",
-            str(tmp_path),
-            "--notebooks",
-            str(ROOT / "notebooks"),
-            "-p",
-            "start=2026-01-01T00:00:00+00:00",
-            "-p",
-            "end=2026-01-02T00:00:00+00:00",
-        ]
+    code = _report(
+        str(store_copy),
+        str(tmp_path),
+        "start=2026-01-01T00:00:00+00:00",
+        "end=2026-01-02T00:00:00+00:00",
     )
     assert code == 0
     day = tmp_path / "2026-01-01"
@@ -178,40 +164,12 @@ def test_report_pages_in_a_real_browser(article_report):
 def test_article_params_fill_an_empty_store_with_the_demo_market(tmp_path):
     data = tmp_path / "raw"
     data.mkdir()
-    code = main(
-        [
-            "report",
-            "--params",
-            str(ROOT / "params" / "article.yaml"),
-            "--data-dir",
-            str(data),
-            "--out",
-            str(tmp_path / "reports"),
-            "--notebooks",
-            str(ROOT / "notebooks"),
-            "-p",
-            "end=2025-11-11T00:00:00+00:00",
-        ]
-    )
+    code = _report(str(data), str(tmp_path / "reports"), "end=2025-11-11T00:00:00+00:00")
     assert code == 0
     summary = json.loads((tmp_path / "reports" / "2025-11-10" / "summary.json").read_text())
     assert summary["simulated"] is True and summary["sources"] == ["demo"]
     stamp = sorted(p.stat().st_mtime_ns for p in data.rglob("liquidations/**/part.parquet"))
     assert stamp
-    main(
-        [
-            "report",
-            "--params",
-            str(ROOT / "params" / "article.yaml"),
-            "--data-dir",
-            str(data),
-            "--out",
-            str(tmp_path / "reports"),
-            "--notebooks",
-            str(ROOT / "notebooks"),
-            "-p",
-            "end=2025-11-11T00:00:00+00:00",
-        ]
-    )
+    _report(str(data), str(tmp_path / "reports"), "end=2025-11-11T00:00:00+00:00")
     again = sorted(p.stat().st_mtime_ns for p in data.rglob("liquidations/**/part.parquet"))
     assert again == stamp, "a store that holds liquidations is never re-simulated"

@@ -17,10 +17,9 @@ Reads go through DuckDB over the Parquet files. The time window is half-open,
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from helpers import schema
+from helpers.files import exclusive_lock, replacing
 
 DEFAULT_DATA_DIR = Path("data/raw")
 PART_FILE = "part.parquet"
@@ -97,16 +97,8 @@ class Store:
             d = d / name
         return sorted(d.glob("**/*.parquet")) if d.exists() else []
 
-    @contextlib.contextmanager
-    def _locked(self, name: str) -> Iterator[None]:
-        d = self.table_dir(name)
-        d.mkdir(parents=True, exist_ok=True)
-        with open(d / ".lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def _locked(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return exclusive_lock(self.table_dir(name) / ".lock")
 
     # ---- writing -----------------------------------------------------------------------
     def write(self, name: str, df: pd.DataFrame) -> WriteResult:
@@ -264,10 +256,5 @@ def _read_partition(path: Path, values: dict[str, str]) -> pd.DataFrame:
 
 
 def _atomic_write(path: Path, df: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with replacing(path) as tmp:
         pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

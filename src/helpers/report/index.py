@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
+from helpers.files import write_text_atomic
 from helpers.plots.style import window_label
 from helpers.report.summary import read_summary
 
@@ -103,10 +102,5 @@ def index_html(out_dir: Path) -> str:
 def write_index(out_dir: Path) -> Path:
     """Rewrite ``out_dir/index.html`` atomically; returns its path."""
     path = out_dir / INDEX_FILE
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(index_html(out_dir), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(path, index_html(out_dir))
     return path

@@ -10,20 +10,20 @@ and the index as they were; the executed copy of a failing notebook is kept unde
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import shutil
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from helpers.files import exclusive_lock
 from helpers.plots.style import venues_label, window_label
 from helpers.report.execute import NotebookJob, NotebookResult, execute_all, export_all, pool
 from helpers.report.index import write_index
@@ -98,15 +98,9 @@ def window(plan: ReportPlan) -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def locked(out_dir: Path) -> Iterator[None]:
+def locked(out_dir: Path) -> contextlib.AbstractContextManager[None]:
     """Serialise publishing between report runs sharing ``out_dir``."""
-    with open(out_dir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive_lock(out_dir / ".lock")
 
 
 def publish(staging: Path, target: Path) -> None:

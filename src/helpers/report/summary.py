@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpers.files import write_text_atomic
 from helpers.present import MIME_KEYFIGURES, MIME_SOURCES, SIMULATED_SOURCE
 
 if TYPE_CHECKING:
@@ -103,12 +102,7 @@ def build_summary(
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write ``data`` as strict JSON (no NaN) to ``path`` through a temporary file and rename."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def read_summary(folder: Path) -> dict[str, Any] | None:

@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import logging
 import math
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +42,7 @@ from tqdm import tqdm
 from helpers import schema
 from helpers.config import FETCH_TABLES, Config, load_config, make_exchange
 from helpers.errors import UserError
+from helpers.files import exclusive_lock, write_text_atomic
 from helpers.sources import normalize
 from helpers.sources.retry import JunkResponse, RetryPolicy, call_with_retry
 from helpers.store import Store, to_utc
@@ -177,15 +176,10 @@ class ResumeState:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict[str, list[list[int]]]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                covered = self._read()
-                yield covered
-                self._write(covered)
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with exclusive_lock(self.path.with_suffix(".lock")):
+            covered = self._read()
+            yield covered
+            self._write(covered)
 
     def _read(self) -> dict[str, list[list[int]]]:
         if not self.path.exists():
@@ -199,12 +193,8 @@ class ResumeState:
         return {k: [[int(a), int(b)] for a, b in v] for k, v in raw.get("covered", {}).items()}
 
     def _write(self, covered: Mapping[str, list[list[int]]]) -> None:
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            tmp.write_text(json.dumps({"version": 1, "covered": covered}, indent=1, sort_keys=True))
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        text = json.dumps({"version": 1, "covered": covered}, indent=1, sort_keys=True)
+        write_text_atomic(self.path, text)
 
     def covered(self, key: str) -> list[list[int]]:
         return self._read().get(key, [])
