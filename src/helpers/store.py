@@ -110,7 +110,7 @@ class Store:
         written = 0
         parts = 0
         if len(good):
-            good = good.assign(date=good["ts"].dt.strftime("%Y-%m-%d"))
+            good = good.assign(date=good["ts"].dt.floor("D"))
             with self._locked(name):
                 for values, rows in good.groupby(list(t.partition_by), sort=True, observed=True):
                     values = values if isinstance(values, tuple) else (values,)
@@ -123,7 +123,9 @@ class Store:
     def _partition_path(self, t: schema.Table, values: dict[str, str]) -> Path:
         d = self.root / t.name
         for col in t.partition_by:
-            d = d / f"{col}={_check_partition_value(str(values[col]))}"
+            value = values[col]
+            text = f"{value:%Y-%m-%d}" if isinstance(value, pd.Timestamp) else str(value)
+            d = d / f"{col}={_check_partition_value(text)}"
         return d / PART_FILE
 
     def _merge_partition(self, t: schema.Table, values: dict[str, str], rows: pd.DataFrame) -> int:
