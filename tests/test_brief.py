@@ -78,6 +78,7 @@ def test_final_thoughts_say_what_the_numbers_say(short_squeeze):
     thoughts = brief.final_thoughts(imb, ven, mkt, clu, out)
     assert thoughts[0].startswith("Shorts were squeezed: only 16.7% of the $42")
     assert any("bybit carried the most longs ($6" in t for t in thoughts)
+    assert any("top two venues (bybit, okx)" in t for t in thoughts)
     assert any(t.startswith("Data caveat: 1 bars had no data and 2 were partial") for t in thoughts)
     assert not any("risk-off" in t for t in thoughts), "no market-cap data, no claim about it"
     assert not any("ESTIMATED" in t for t in thoughts), "no open interest, no estimate"
@@ -86,8 +87,17 @@ def test_final_thoughts_say_what_the_numbers_say(short_squeeze):
 def test_absent_tables_give_missing_figures_not_zero(short_squeeze):
     m = _values(brief.market_figures(brief.market_analysis(short_squeeze)))
     assert m["btc_market_cap_usd"] is None and m["top_n"] == 0
+    assert m["red_count"] is None and m["green_count"] is None, "no snapshot: unknown, not 0"
     c = _values(brief.cluster_figures(brief.cluster_analysis(short_squeeze)))
     assert c["last_price"] is None and c["exposed_long_usd_below_support"] is None
+    label = next(f.label for f in brief.cluster_figures(brief.cluster_analysis(short_squeeze)))
+    assert label == "Asset analysed"
+    exposure = [
+        f
+        for f in brief.cluster_figures(brief.cluster_analysis(short_squeeze, break_depth=0.05))
+        if f.name == "exposed_long_usd_below_support"
+    ][0]
+    assert exposure.label.endswith("by 5%")
     o = _values(brief.outlook_figures(brief.outlook_analysis(short_squeeze)))
     assert o["mean_funding_annualised_pct"] is None and o["stress_flag_last_bar"] is None
 
@@ -147,3 +157,15 @@ def test_extended_dataset_starts_earlier_and_reads_afresh(short_squeeze):
     wider = short_squeeze.extended(2)
     assert wider.start == T0 - 2 * H and wider.end == short_squeeze.end
     assert len(wider.bars()) == len(short_squeeze.bars()) == 4
+
+
+def test_one_venue_is_not_called_a_top_two(tmp_path):
+    Store(tmp_path).write("liquidation_bars", _bars([(0, "okx", 8.0, 2.0), (1, "okx", 0.0, 0.0)]))
+    ds = Dataset.open(str(tmp_path), T0.isoformat(), (T0 + 2 * H).isoformat())
+    imb = brief.imbalance_analysis(ds, 5, 2)
+    thoughts = brief.final_thoughts(
+        imb, brief.venue_analysis(ds, imb.spikes), brief.market_analysis(ds),
+        brief.cluster_analysis(ds), brief.outlook_analysis(ds),
+    )  # fmt: skip
+    assert "okx is the only venue with long liquidations ($8)." in thoughts
+    assert thoughts[0].startswith("Deleveraging was long-heavy: 80.0% of the $10")

@@ -252,8 +252,12 @@ def market_figures(r: MarketResult) -> list[KeyFigure]:
         KeyFigure("btc_market_cap_usd", _num(ln.btc_cap_usd), "USD", "BTC market cap", "realised"),
         KeyFigure("eth_market_cap_usd", _num(ln.eth_cap_usd), "USD", "ETH market cap", "realised"),
         KeyFigure("top_n", ln.n, "count", "Coins in the map", "info"),
-        KeyFigure("red_count", ln.red, "count", "Coins down over 24 h", "realised"),
-        KeyFigure("green_count", ln.green, "count", "Coins up over 24 h", "realised"),
+        KeyFigure(
+            "red_count", ln.red if ln.n else None, "count", "Coins down over 24 h", "realised"
+        ),
+        KeyFigure(
+            "green_count", ln.green if ln.n else None, "count", "Coins up over 24 h", "realised"
+        ),
         KeyFigure(
             "cap_weighted_change_pct",
             _num(ln.cap_weighted_change_pct),
@@ -287,6 +291,7 @@ class ClusterResult:
     estimated_map: pd.DataFrame | None
     exposure: object | None
     model: str
+    break_depth: float
 
 
 def cluster_analysis(
@@ -324,6 +329,7 @@ def cluster_analysis(
             None,
             None,
             "no price data in the window",
+            break_depth,
         )
     ref = clusters.reference_bars(ohlcv, interval=ds.interval)
     reference = str(ref["exchange"].iloc[0])
@@ -366,6 +372,7 @@ def cluster_analysis(
         est_map,
         exposure,
         model,
+        break_depth,
     )
 
 
@@ -423,7 +430,7 @@ def cluster_figures(r: ClusterResult) -> list[KeyFigure]:
             None if ex is None else float(ex.notional_usd),
             "USD",
             "ESTIMATED long notional liquidated if price breaks the support by "
-            f"{(ex.depth * 100 if ex else 0):g}%",
+            f"{r.break_depth * 100:g}%",
             "estimated",
         ),
     ]
@@ -591,10 +598,13 @@ def final_thoughts(
     name, usd = _top_venue(ven.totals, "long_usd")
     if name is not None:
         top2 = ven.totals["long_share"].dropna().nlargest(2)
-        bullets.append(
-            f"{name} carried the most longs ({fmt_usd(usd)}, {fmt_pct(top2.iloc[0])}); the top "
-            f"two venues ({', '.join(top2.index)}) carried {fmt_pct(top2.sum())}."
-        )
+        if len(top2) < 2:
+            bullets.append(f"{name} is the only venue with long liquidations ({fmt_usd(usd)}).")
+        else:
+            bullets.append(
+                f"{name} carried the most longs ({fmt_usd(usd)}, {fmt_pct(top2.iloc[0])}); the "
+                f"top two venues ({', '.join(top2.index)}) carried {fmt_pct(top2.sum())}."
+            )
     ln = mkt.lines
     if ln.n:
         mood = (
