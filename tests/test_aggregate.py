@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.aggregate import aggregate_store, bars_from_events, build_bars, load_bars
+from helpers.aggregate import aggregate_store, bars_from_events, build_bars, load_bars, price_bins
 from helpers.store import Store
 
 
@@ -88,3 +88,28 @@ def test_load_bars_keeps_one_source_per_venue(tmp_path):
     # 't' has 4 okx bars against the vendor's 2, so okx comes from 't' only
     assert set(loaded.loc[loaded.exchange == "okx", "source"]) == {"t"}
     assert loaded["long_usd"].sum() == 150 + 9
+
+
+def test_price_bins_in_the_store_match_binning_the_events(demo_store, article_market):
+    from helpers.aggregate import price_bins
+    from helpers.clusters import liquidations_by_price, realised_by_price
+
+    ev = article_market.liquidations
+    btc = ev[(ev.base == "BTC") & (ev.ts >= "2025-11-12") & (ev.ts < "2025-11-14")]
+    binned = price_bins(demo_store, "BTC", 250.0, "2025-11-12T00:00Z", "2025-11-14T00:00Z")
+    from_store = realised_by_price(binned, 250.0)
+    from_events = liquidations_by_price(btc, 250.0)
+    pd.testing.assert_frame_equal(from_store, from_events, check_exact=False, rtol=1e-12)
+    assert from_store["long_count"].sum() == (btc.side == "long").sum()
+
+
+def test_price_bins_hand_computed(tmp_path):
+    store = Store(tmp_path)
+    store.write("liquidations", EVENTS.assign(price=[99.0, 101.0, 150.0, 250.0, 100.0]))
+    bins = price_bins(store, "BTC", 100.0)
+    # prices 99 -> bin 0 (long 100); 101, 100 -> bin 1 (long 50 + bybit long 9);
+    # 150 -> bin 1 (short 7); 250 -> bin 2 (short 1)
+    rows = {(int(b), s): (u, n) for b, s, u, n in bins.itertuples(index=False)}
+    assert rows == {(0, "long"): (100.0, 1), (1, "long"): (59.0, 2), (1, "short"): (7.0, 1),
+                    (2, "short"): (1.0, 1)}  # fmt: skip
+    assert price_bins(store, "ETH", 100.0).empty

@@ -181,6 +181,66 @@ def aggregate_store(
         con.close()
 
 
+def price_bins(
+    store: Store,
+    base: str,
+    bin_width: float,
+    start: TimeLike = None,
+    end: TimeLike = None,
+    exchanges: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+    origin: float = 0.0,
+) -> pd.DataFrame:
+    """Liquidated notional (USD) and event counts of one base asset per price bin and side,
+    computed in DuckDB over the Parquet store so the events never reach pandas.
+
+    ``bin`` is ``floor((price - origin) / bin_width)`` (the price rounded to 1e-9 of a bin
+    first, as :func:`helpers.clusters.liquidations_by_price` does). One row per occupied
+    (bin, side): columns ``bin``, ``side``, ``usd``, ``n``.
+    """
+    empty = pd.DataFrame(
+        {
+            "bin": pd.Series(dtype="int64"),
+            "side": pd.Series(dtype="string"),
+            "usd": pd.Series(dtype="float64"),
+            "n": pd.Series(dtype="int64"),
+        }
+    )
+    if not store.has_data("liquidations"):
+        return empty
+    s, e = to_utc(start), to_utc(end)
+    clauses, params = ["base = $base"], {"base": base, "w": float(bin_width), "o": float(origin)}
+    if s is not None:
+        clauses += ["date >= $sd::DATE", "ts >= $s"]
+        params |= {"sd": s.strftime("%Y-%m-%d"), "s": s.to_pydatetime()}
+    if e is not None:
+        clauses += ["date <= $ed::DATE", "ts < $e"]
+        params |= {"ed": e.strftime("%Y-%m-%d"), "e": e.to_pydatetime()}
+    if exchanges is not None:
+        clauses.append("list_contains($ex, exchange)")
+        params["ex"] = list(exchanges)
+    if symbols is not None:
+        clauses.append("list_contains($sy, symbol)")
+        params["sy"] = list(symbols)
+    sql = f"""
+        SELECT floor(round((price - $o) / $w, 9))::BIGINT AS bin, side,
+               sum(notional_usd) AS usd, count(*) AS n
+        FROM {store.scan("liquidations")}
+        WHERE {" AND ".join(clauses)}
+        GROUP BY ALL ORDER BY bin, side
+    """
+    con = _connection()
+    try:
+        out = con.execute(sql, params).df()
+    finally:
+        con.close()
+    return (
+        out.astype({"bin": "int64", "side": "string", "usd": "float64", "n": "int64"})
+        if len(out)
+        else empty
+    )
+
+
 def load_bars(
     store: Store,
     start: TimeLike,

@@ -311,8 +311,7 @@ def cluster_analysis(
 
     weights = leverage_weights or {5: 0.2, 10: 0.3, 20: 0.3, 50: 0.2}
     ohlcv = _of_base(ds.ohlcv(), base)
-    events = ds.events(base)
-    by_price = clusters.liquidations_by_price(events, bin_width)
+    by_price = clusters.realised_by_price(ds.price_bins(base, bin_width), bin_width)
     if ohlcv.empty:
         empty = pd.DataFrame()
         return ClusterResult(

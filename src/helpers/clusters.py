@@ -94,27 +94,43 @@ def _bin_notional(
 ) -> pd.DataFrame:
     """Notional and row counts per contiguous price bin and side; a bin without rows is 0."""
     _check_bin_width(bin_width)
-    if len(prices) == 0:
+    idx = _bin_index(prices.to_numpy("float64"), bin_width, origin)
+    frame = pd.DataFrame(
+        {"bin": idx, "side": sides.to_numpy(), "usd": notional.to_numpy("float64")}
+    )
+    grouped = frame.groupby(["bin", "side"])["usd"]
+    binned = pd.DataFrame({"usd": grouped.sum(skipna=False), "n": grouped.size()}).reset_index()
+    return contiguous_bins(binned, bin_width, origin)
+
+
+def contiguous_bins(binned: pd.DataFrame, bin_width: float, origin: float = 0.0) -> pd.DataFrame:
+    """The price-bin table from per-(bin, side) sums.
+
+    ``binned`` has one row per occupied (``bin``, ``side``): ``bin`` is the integer
+    ``floor((price - origin) / bin_width)``, ``usd`` the notional (US dollars) and ``n`` the
+    number of events; :func:`helpers.aggregate.price_bins` computes it in the store. Bins run
+    contiguously from the lowest to the highest occupied one; an empty bin is 0.
+    """
+    _check_bin_width(bin_width)
+    if binned.empty:
         cols = {c: pd.Series(dtype="float64") for c in _BIN_COLUMNS}
         return pd.DataFrame(cols | {"long_count": [], "short_count": []}).astype(
             {"long_count": "int64", "short_count": "int64"}
         )
-    idx = _bin_index(prices.to_numpy("float64"), bin_width, origin)
-    if idx.max() - idx.min() >= MAX_BINS:
+    lo, hi = int(binned["bin"].min()), int(binned["bin"].max())
+    if hi - lo >= MAX_BINS:
         raise UserError(
             f"bin width {bin_width:g} gives over {MAX_BINS:,} bins from "
-            f"{prices.min():g} to {prices.max():g}; use a wider bin"
+            f"{origin + lo * bin_width:g} to {origin + (hi + 1) * bin_width:g}; use a wider bin"
         )
-    grouped = pd.DataFrame(
-        {"bin": idx, "side": sides.to_numpy(), "usd": notional.to_numpy("float64")}
-    ).groupby(["bin", "side"])["usd"]
-    full = np.arange(idx.min(), idx.max() + 1)
+    full = np.arange(lo, hi + 1)
+    keyed = binned.set_index(["bin", "side"])
 
-    def wide(values: pd.Series) -> pd.DataFrame:
-        return values.unstack("side").reindex(index=full, columns=["long", "short"])
+    def wide(column: str) -> pd.DataFrame:
+        return keyed[column].unstack("side").reindex(index=full, columns=["long", "short"])
 
-    counts = wide(grouped.size()).fillna(0).astype("int64")
-    usd = wide(grouped.sum(skipna=False)).where(counts > 0, 0.0)
+    counts = wide("n").fillna(0).astype("int64")
+    usd = wide("usd").astype("float64").where(counts > 0, 0.0)
     low = origin + full * bin_width
     return pd.DataFrame(
         {
@@ -128,6 +144,12 @@ def _bin_notional(
             "short_count": counts["short"].to_numpy(),
         }
     )
+
+
+def realised_by_price(binned: pd.DataFrame, bin_width: float, origin: float = 0.0) -> pd.DataFrame:
+    """:func:`liquidations_by_price` from per-(bin, side) sums computed in the store, so the
+    events themselves never have to be loaded (see :func:`contiguous_bins`)."""
+    return _with_kind(contiguous_bins(binned, bin_width, origin), REALISED)
 
 
 def require_one_base(frame: pd.DataFrame, what: str) -> None:

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from helpers.aggregate import load_bars
+from helpers.aggregate import load_bars, price_bins
 from helpers.errors import UserError
 from helpers.store import Store, to_utc
 from helpers.timegrid import check_interval, interval_timedelta
@@ -84,6 +84,13 @@ class Dataset:
     def events(self, base: str | None = None) -> pd.DataFrame:
         """Liquidation events, optionally of one base asset (``"BTC"``)."""
         return self._read("liquidations", None if base is None else f"base = '{_sql(base)}'")
+
+    def price_bins(self, base: str, bin_width: float) -> pd.DataFrame:
+        """Liquidated USD of ``base`` per price bin and side, aggregated in the store
+        (:func:`helpers.aggregate.price_bins`); the events are not loaded."""
+        return price_bins(
+            self.store, base, bin_width, self.start, self.end, self.exchanges, self.symbols
+        )
 
     def ohlcv(self, interval: str | None = None) -> pd.DataFrame:
         return self._read("ohlcv", f"interval = '{_sql(interval or self.interval)}'")
