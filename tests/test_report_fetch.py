@@ -32,7 +32,12 @@ def _gate_liquidations() -> dict:
     return {"BTC_USDT": rows}
 
 
-def test_fetch_then_render_real_format_data(tmp_path):
+SECRET = "ck-test-7f3a9c-DO-NOT-LEAK"
+
+
+def test_fetch_then_render_real_format_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COINALYZE_API_KEY", SECRET)
+    monkeypatch.setenv("TARDIS_API_KEY", SECRET)
     binance = BinanceUsdm(T0 - 72 * HOUR, T0 + 24 * HOUR, page_cap=50)
     gate = GateFutures(liquidations=_gate_liquidations())
     with binance.venue, gate.venue:
@@ -79,3 +84,8 @@ def test_fetch_then_render_real_format_data(tmp_path):
     assert figs["missing_bars"]["value"] == 11
     clusters = summary["notebooks"]["04_clusters_support"]["figures"]
     assert clusters["last_price"]["value"] is not None
+    printed = capsys.readouterr()
+    assert SECRET not in printed.out + printed.err
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(errors="replace"), path
