@@ -296,7 +296,7 @@ def _seasoned_book(rng: np.random.Generator, sc: Scenario, coin: Coin, price: fl
     drift = np.exp(rng.normal(0.0, 0.03, sc.initial_positions))
     book.liq_price *= drift
     book.alive &= np.where(
-        book.is_long, book.liq_price < price * 0.995, book.liq_price > price * 1.005
+        book.is_long, book.liq_price < price * 0.985, book.liq_price > price * 1.015
     )
     book.close_minute = rng.integers(1, int(sc.hold_hours * 2 * MINUTES_PER_HOUR), len(book.amount))
     return book
