@@ -8,7 +8,7 @@
   ``python -m helpers collect``). Rows go through :mod:`helpers.sources.normalize`.
 * **OHLCV** bars of ``--interval`` (stamped at their OPEN; the still-open bar is not stored),
   **open interest** history (``oi_usd``: the venue's USD value; where a venue gives only the
-  base amount it is valued at the open of the store's bar starting at that time, an
+  base amount it is valued at the open of the store's bar containing that time, an
   estimate) and **funding** rate history (``rate`` per funding period, as a fraction).
 
 Every (table, exchange, symbol[, interval]) keeps the time ranges already fetched in
@@ -55,8 +55,22 @@ STATE_FILE = "resume.json"
 
 PAGE_LIMITS = {"liquidations": 500, "ohlcv": 1000, "open_interest": 500, "funding": 1000}
 LIQUIDATION_PAGE_LIMITS = {"gate": 1000, "bitfinex": 500, "htx": 100, "deribit": 100}
+VENUE_PAGE_LIMITS = {
+    ("bybit", "funding"): 200,
+    ("bybit", "open_interest"): 200,
+    ("okx", "funding"): 100,
+}
+"""Rows per request where a venue's documented maximum is below :data:`PAGE_LIMITS` and
+ccxt passes ``limit`` through unchecked (a larger one is refused, not truncated)."""
 TIME_RESOLUTION_MS = {"gate": 1000}
 """Venues whose liquidation timestamps (and time filters) are whole seconds."""
+LIQUIDATION_WINDOW_MS = {"gate": 3_600_000, "htx": 2 * 3_600_000}
+"""The longest time window a venue's liquidation query accepts (Gate: ``to - from`` at
+most 3600 s; HTX: ``end_time - start_time`` at most 2 h)."""
+GLOBAL_LIQUIDATION_FEEDS = frozenset({"bitfinex"})
+"""Venues whose liquidation endpoint lists every market at once (ccxt then keeps the
+requested symbol's rows): whether a page was full, and the span it covers, are read from
+all of its rows."""
 
 UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
@@ -332,6 +346,7 @@ class Fetcher:
         ex_conf = self.config.exchange(exchange_id)
         exchange = make_exchange(self.config, exchange_id)
         install_response_check(exchange)
+        install_parser_fixes(exchange)
         try:
             self._call(exchange.load_markets, what=f"{exchange_id} load_markets")
         except Exception as exc:
@@ -422,56 +437,60 @@ class Fetcher:
             return override[table]
         if table == "liquidations":
             return LIQUIDATION_PAGE_LIMITS.get(exchange_id, PAGE_LIMITS[table])
-        return PAGE_LIMITS[table]
+        return VENUE_PAGE_LIMITS.get((exchange_id, table), PAGE_LIMITS[table])
 
-    # -- forward paging: bars and funding
+    # -- order-agnostic paging: bars, open interest and funding
     def _forward_pages(
         self, exchange: Any, table: str, symbol: str, a: int, b: int
     ) -> Iterator[Page]:
-        """Page ``since`` forward from ``a`` until an empty page or ``b``; bars advance by
-        one interval past the last bar, funding by 1 ms past the last record."""
+        """Fetch ``[a, b)`` whatever end of a window the venue pages from (Binance and
+        Hyperliquid return the oldest rows of a window, OKX and Bybit the newest).
+
+        A page's rows certainly cover the span from its first row to one step past its last
+        (bars and open interest advance by one interval, funding by 1 ms); the part of the
+        window before the first row and the part after the last are fetched again as their
+        own windows, and a window with no rows is covered as it is. Bars: an empty window
+        between two bars, or a hole between the bars of one page, is recorded as a gap."""
         step = interval_ms(self.interval) if table in ("ohlcv", "open_interest") else 1
         limit = self._page_limit(exchange.id, table)
-        cursor = a
-        previous_last: int | None = None
-        while cursor < b:
-            raw = self._fetch_rows(exchange, table, symbol, cursor, b, limit)
+        stack = [_Window(a, b)]
+        while stack:
+            w = stack.pop()
+            raw = self._fetch_rows(exchange, table, symbol, w.lo, w.hi, limit)
             stamps = [_row_ts(table, r) for r in raw]
-            inside = [(t, r) for t, r in zip(stamps, raw, strict=True) if cursor <= t < b]
-            if raw and not inside and max(stamps) < cursor:
-                raise JunkResponse(
-                    f"{exchange.id} {table} {symbol}: rows all before the requested start "
-                    f"{_iso(cursor)} (the venue ignored the time window)"
-                )
+            inside = [(t, r) for t, r in zip(stamps, raw, strict=True) if w.lo <= t < w.hi]
+            if raw and not inside:
+                _reject_outside_window(exchange.id, table, symbol, stamps, w)
             if not inside:
-                yield Page(schema.empty(table), (cursor, b))
-                return
+                hole = table == "ohlcv" and w.row_before and w.row_at_end
+                gaps = (
+                    bar_gaps([w.lo - step, w.hi], step, exchange.id, symbol, table)
+                    if hole
+                    else None
+                )
+                yield Page(schema.empty(table), (w.lo, w.hi), gaps)
+                continue
             inside.sort(key=lambda tr: tr[0])
-            last = inside[-1][0]
-            nxt = max(last + step, cursor + 1)
+            first, last = inside[0][0], inside[-1][0]
+            nxt = min(max(last + step, w.lo + 1), w.hi)
             rows = self._to_frame(exchange, table, symbol, [r for _, r in inside])
             gaps = (
-                bar_gaps(
-                    [t for t, _ in inside],
-                    step,
-                    exchange.id,
-                    symbol,
-                    table,
-                    previous_last,
-                )
+                bar_gaps([t for t, _ in inside], step, exchange.id, symbol, table)
                 if table == "ohlcv"
                 else None
             )
-            yield Page(rows, (cursor, min(nxt, b)), gaps)
-            previous_last = last
-            cursor = nxt
+            yield Page(rows, (first, nxt), gaps)
+            if nxt < w.hi:
+                stack.append(_Window(nxt, w.hi, row_before=True, row_at_end=w.row_at_end))
+            if first > w.lo:
+                stack.append(_Window(w.lo, first, row_before=w.row_before, row_at_end=True))
 
     def _fetch_rows(
         self, exchange: Any, table: str, symbol: str, since: int, until: int, limit: int
     ) -> list[Any]:
         method, _ = FETCH_METHOD[table]
         what = f"{exchange.id} {method} {symbol} from {_iso(since)}"
-        params = {"until": until - 1}
+        params = forward_request(exchange.id, table, until)
         if table == "ohlcv":
             fn = exchange.fetch_ohlcv
             args: tuple[Any, ...] = (symbol, self.interval, since, limit, params)
@@ -501,44 +520,57 @@ class Fetcher:
         return open_interest_frame(rows, ex_id, symbol, market, opens)
 
     def _bar_opens(self, ex_id: str, symbol: str, rows: list[Any]) -> pd.Series:
-        stamps = [r["timestamp"] for r in rows]
-        lo = pd.Timestamp(min(stamps), unit="ms", tz="UTC")
-        hi = pd.Timestamp(max(stamps), unit="ms", tz="UTC") + pd.Timedelta(milliseconds=1)
+        """The open of the stored bar containing each row's time, indexed by that time
+        (rows between bars, such as Bitfinex's status snapshots, get their bar's open)."""
+        step = interval_ms(self.interval)
+        stamps = sorted({int(r["timestamp"]) for r in rows})
+        starts = [t - t % step for t in stamps]
+        lo = pd.Timestamp(starts[0], unit="ms", tz="UTC")
+        hi = pd.Timestamp(starts[-1], unit="ms", tz="UTC") + pd.Timedelta(milliseconds=1)
         bars = self.store.read(
             "ohlcv", lo, hi, [ex_id], [symbol], where=f"interval = '{self.interval}'"
         )
-        return pd.Series(bars["open"].to_numpy(), index=bars["ts"])
+        by_start = dict(zip(bars["ts"], bars["open"], strict=True))
+        return pd.Series(
+            [by_start.get(pd.Timestamp(s, unit="ms", tz="UTC")) for s in starts],
+            index=pd.to_datetime(stamps, unit="ms", utc=True),
+            dtype="float64",
+        ).dropna()
 
     # -- liquidations: order-agnostic splitting
     def _liquidation_pages(self, exchange: Any, symbol: str, a: int, b: int) -> Iterator[Page]:
         """Fetch ``[a, b)`` whatever order the venue pages in: a page with fewer rows than
         the limit covers its window; a full page certainly covers the span strictly inside
         its first and last timestamps, and the two ends are fetched again as smaller
-        windows. A full page within one time unit cannot be split and is kept as is."""
+        windows. A full page within one time unit cannot be split and is kept as is.
+        Windows longer than the venue accepts (:data:`LIQUIDATION_WINDOW_MS`) are cut
+        first; for a feed of every market (:data:`GLOBAL_LIQUIDATION_FEEDS`) fullness and
+        span are judged on all of the venue's rows, not only the symbol's."""
         ex_id = exchange.id
         limit = self._page_limit(ex_id, "liquidations")
         res = TIME_RESOLUTION_MS.get(ex_id, 1)
-        stack = [(a, b)]
+        stack = split_window(a, b, LIQUIDATION_WINDOW_MS.get(ex_id))[::-1]
         while stack:
             lo, hi = stack.pop()
-            raw = self._fetch_liquidations(exchange, symbol, lo, hi, limit)
+            raw, stamps = self._fetch_liquidations(exchange, symbol, lo, hi, limit)
             inside = [r for r in raw if lo <= r["timestamp"] < hi]
             rows = normalize.normalize_liquidations(
                 ex_id, inside, exchange.markets, source=f"ccxt:{ex_id}"
             )
-            if len(raw) < limit or hi - lo <= res:
-                if len(raw) >= limit:
+            if len(stamps) < limit or hi - lo <= res:
+                if len(stamps) >= limit:
                     log.warning(
                         "%s %s: %d liquidations within %d ms; page may be truncated",
                         ex_id,
                         symbol,
-                        len(raw),
+                        len(stamps),
                         hi - lo,
                     )
                 yield Page(rows, (lo, hi))
                 continue
-            t_min = min(r["timestamp"] for r in inside) if inside else lo
-            t_max = max(r["timestamp"] for r in inside) if inside else hi - res
+            in_window = [t for t in stamps if lo <= t < hi]
+            t_min = min(in_window) if in_window else lo
+            t_max = max(in_window) if in_window else hi - res
             sure = (t_min + res, t_max)
             yield Page(rows, sure if sure[1] > sure[0] else None)
             if t_min == t_max:
@@ -549,18 +581,66 @@ class Fetcher:
 
     def _fetch_liquidations(
         self, exchange: Any, symbol: str, lo: int, hi: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], list[int]]:
+        """ccxt's liquidations of ``symbol`` and the timestamps of every row the venue sent."""
         since, params = liquidation_request(exchange.id, lo, hi)
         what = f"{exchange.id} fetchLiquidations {symbol} {_iso(lo)}..{_iso(hi)}"
 
-        def fetch() -> list[dict[str, Any]]:
+        def fetch() -> tuple[list[dict[str, Any]], list[int]]:
             exchange.last_json_response = None
             rows = exchange.fetch_liquidations(symbol, since, limit, params)
             rows = check_rows("liquidations", rows, what)
             check_empty_payload(exchange, rows, what)
-            return rows
+            return rows, venue_row_stamps(exchange, rows)
 
         return self._call(fetch, what=what)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A time window still to fetch; the flags say whether a row is already known just
+    before ``lo`` and at ``hi`` (for bars, an empty window between two is a gap)."""
+
+    lo: int
+    hi: int
+    row_before: bool = False
+    row_at_end: bool = False
+
+
+def _reject_outside_window(
+    exchange_id: str, table: str, symbol: str, stamps: Sequence[int], w: _Window
+) -> None:
+    """Raise :class:`JunkResponse` when the venue ignored the window: rows all before its
+    start, or, for the first request of a range, all at or after its end (a venue that
+    returns its latest rows whatever the window). A later window's rows past its end are
+    those of a venue paging forward past an empty stretch: the window is empty."""
+    if max(stamps) < w.lo:
+        where = f"before the requested start {_iso(w.lo)}"
+    elif min(stamps) >= w.hi and not (w.row_before or w.row_at_end):
+        where = f"at or after the requested end {_iso(w.hi)}"
+    else:
+        return
+    raise JunkResponse(
+        f"{exchange_id} {table} {symbol}: rows all {where} (the venue ignored the time window)"
+    )
+
+
+def split_window(a: int, b: int, longest: int | None) -> list[tuple[int, int]]:
+    """``[a, b)`` cut into consecutive windows of at most ``longest`` ms (whole when None)."""
+    if not longest:
+        return [(a, b)]
+    return [(t, min(t + longest, b)) for t in range(a, b, longest)]
+
+
+def venue_row_stamps(exchange: Any, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Timestamps of every liquidation in the venue's last response: ``rows`` themselves,
+    except for a feed of every market (:data:`GLOBAL_LIQUIDATION_FEEDS`), whose whole
+    payload is parsed again without ccxt's filter on the symbol."""
+    if exchange.id not in GLOBAL_LIQUIDATION_FEEDS:
+        return [int(r["timestamp"]) for r in rows]
+    payload = exchange.last_json_response
+    every = exchange.parse_liquidations(exchange.to_array(payload)) if payload else []
+    return [int(r["timestamp"]) for r in every]
 
 
 FETCH_METHOD = {
@@ -569,6 +649,16 @@ FETCH_METHOD = {
     "open_interest": ("fetchOpenInterestHistory", "fetch_open_interest_history"),
     "funding": ("fetchFundingRateHistory", "fetch_funding_rate_history"),
 }
+
+
+def forward_request(exchange_id: str, table: str, hi: int) -> dict[str, Any]:
+    """Params for ccxt's OHLCV, open-interest and funding fetches of a window ending at
+    ``hi`` ms (exclusive): ``until`` = ``hi - 1`` (inclusive). okx funding: ccxt sends
+    ``since`` as ``before`` only, and OKX then returns its latest records whatever the
+    window, so the end is passed as OKX's own ``after`` (exclusive)."""
+    if exchange_id == "okx" and table == "funding":
+        return {"after": hi}
+    return {"until": hi - 1}
 
 
 def liquidation_request(exchange_id: str, lo: int, hi: int) -> tuple[int | None, dict[str, Any]]:
@@ -588,6 +678,26 @@ def liquidation_request(exchange_id: str, lo: int, hi: int) -> tuple[int | None,
 
 
 # ---- response checks -----------------------------------------------------------------------
+
+
+def install_parser_fixes(exchange: Any) -> None:
+    """Mend ccxt 4.5.90 parsers that drop a field the venue sends.
+
+    bitfinex: ``parse_open_interest`` reads the time at index 1, but the rows of
+    ``status/deriv/{key}/hist`` (23 fields, no key) have it at index 0 (bitfinex.py line
+    3538); every history row would come back without a timestamp."""
+    if exchange.id != "bitfinex":
+        return
+    original = exchange.parse_open_interest
+
+    def parse_open_interest(interest: Any, market: Any = None) -> Any:
+        parsed = original(interest, market)
+        if isinstance(interest, list) and len(interest) == 23 and parsed["timestamp"] is None:
+            parsed["timestamp"] = exchange.safe_integer(interest, 0)
+            parsed["datetime"] = exchange.iso8601(parsed["timestamp"])
+        return parsed
+
+    exchange.parse_open_interest = parse_open_interest
 
 
 def install_response_check(exchange: Any) -> None:
@@ -756,11 +866,12 @@ def open_interest_frame(
     """Canonical ``open_interest`` rows; ``oi_usd`` in US dollars.
 
     Linear markets quoted in USD or a USD stablecoin: ccxt's ``openInterestValue``, else
-    the base ``openInterestAmount`` times the open of the bar starting at that time
-    (``bar_opens``, indexed by UTC time), an estimate. Inverse markets: the value where the
-    venue gives it in USD (:data:`INVERSE_OI_VALUE_IN_USD`), else the contract count times
-    the USD contract size (Binance COIN-M's ``openInterestValue`` is in the base coin and is
-    not used). NaN when none applies (the store then quarantines the row)."""
+    the base ``openInterestAmount`` times ``bar_opens`` at the row's time (the fetcher
+    gives the open of the stored bar containing it), an estimate. Inverse markets: the
+    value where the venue gives it in USD (:data:`INVERSE_OI_VALUE_IN_USD`), else the
+    contract count times the USD contract size (Binance COIN-M's ``openInterestValue`` is
+    in the base coin and is not used). NaN when none applies (the store then quarantines
+    the row)."""
     opens = bar_opens if bar_opens is not None else pd.Series(dtype="float64")
     values = [_oi_usd(r, exchange_id, market, opens) for r in rows]
     out = pd.DataFrame({"ts": _ts_col([int(r["timestamp"]) for r in rows])})
