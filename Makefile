@@ -8,7 +8,7 @@ DATA_DIR ?= data/raw
 SEED   ?= 7
 ARGS   ?=
 
-.PHONY: setup report demo test lint format lab bench clean-reports
+.PHONY: setup report demo test lint format strip lab bench clean-reports
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,9 @@ lint: setup
 format: setup
 	$(VENV)/bin/ruff format src tests notebooks benchmarks
 	$(VENV)/bin/ruff check --fix src tests notebooks benchmarks
+
+strip: setup  # notebooks are committed without outputs
+	$(VENV)/bin/nbstripout --keep-id --extra-keys "metadata.papermill cell.metadata.papermill cell.metadata.execution" notebooks/*.ipynb
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
