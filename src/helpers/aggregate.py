@@ -28,8 +28,8 @@ WITH ev AS (
     SELECT * FROM {events}
     WHERE ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end) {extra}
 ),
-b AS (
-    SELECT to_timestamp(floor(epoch(ts) / $secs) * $secs) AS ts,
+buckets AS (
+    SELECT epoch_us(ts) // ($secs::BIGINT * 1000000) AS bucket,
            exchange, symbol, base, source,
            sum(notional_usd) FILTER (WHERE side = 'long')  AS long_usd,
            sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd,
@@ -37,6 +37,7 @@ b AS (
            count(*) FILTER (WHERE side = 'short') AS short_count
     FROM ev GROUP BY ALL
 ),
+b AS (SELECT to_timestamp(bucket * $secs) AS ts, * EXCLUDE (bucket) FROM buckets),
 span AS (
     SELECT exchange, symbol, base, source,
            CASE WHEN $full THEN to_timestamp(floor(epoch($start::TIMESTAMPTZ) / $secs) * $secs)
