@@ -21,6 +21,7 @@ from helpers.sources.retry import (
     TransientHTTPError,
     call_with_retry,
     is_retryable_status,
+    retry_after_seconds,
 )
 from helpers.store import to_utc
 
@@ -82,7 +83,8 @@ class JsonClient:
             except requests.RequestException as exc:
                 raise ConnectionError(f"connection failed ({type(exc).__name__})") from None
             if is_retryable_status(resp.status_code):
-                raise TransientHTTPError(resp.status_code, path)
+                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+                raise TransientHTTPError(resp.status_code, path, retry_after=retry_after)
             if resp.status_code >= 400:
                 hint = _hint(resp.status_code)
                 raise UserError(f"{where} failed: HTTP {resp.status_code}{hint}")

@@ -31,9 +31,12 @@ RETRY_STATUSES = frozenset({418, 429})
 class TransientHTTPError(Exception):
     """An HTTP response worth retrying (429, 418, 5xx); raised by plain-HTTP clients."""
 
-    def __init__(self, status: int, url: str, detail: str = "") -> None:
+    def __init__(
+        self, status: int, url: str, detail: str = "", retry_after: float | None = None
+    ) -> None:
         self.status = status
         self.url = url
+        self.retry_after = retry_after
         super().__init__(f"HTTP {status} from {url}" + (f": {detail}" if detail else ""))
 
 
@@ -78,6 +81,25 @@ def http_status(exc: BaseException) -> int | None:
     return None
 
 
+def retry_after_seconds(header: str | None) -> float | None:
+    """Seconds to wait from an HTTP ``Retry-After`` header (delta-seconds or an HTTP date);
+    None when absent or unreadable."""
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    from datetime import UTC, datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
 def is_retryable_status(status: int | None) -> bool:
     """429, 418 and every 5xx."""
     return status is not None and (status in RETRY_STATUSES or 500 <= status <= 599)
@@ -115,6 +137,21 @@ def is_transient(exc: BaseException) -> bool:
     return is_retryable_status(http_status(exc))
 
 
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+    """Exponential backoff, or the server's ``Retry-After`` when it asked for longer (capped
+    at ``max_delay``)."""
+    backoff = tenacity.wait_exponential(multiplier=policy.base_delay, min=0, max=policy.max_delay)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = getattr(exc, "retry_after", None)
+        if isinstance(asked, int | float):
+            return min(policy.max_delay, max(float(asked), backoff(state)))
+        return backoff(state)
+
+    return wait
+
+
 def _tenacity_kwargs(
     policy: RetryPolicy, retry_on: Callable[[BaseException], bool], what: str
 ) -> dict[str, Any]:
@@ -136,9 +173,7 @@ def _tenacity_kwargs(
 
     return {
         "stop": tenacity.stop_after_attempt(max(1, policy.attempts)),
-        "wait": tenacity.wait_exponential(
-            multiplier=policy.base_delay, min=0, max=policy.max_delay
-        ),
+        "wait": _wait(policy),
         "retry": tenacity.retry_if_exception(retry_on),
         "before_sleep": before_sleep,
         "retry_error_callback": give_up,
