@@ -250,3 +250,16 @@ def _kernels() -> set[str]:
     from jupyter_client.kernelspec import KernelSpecManager
 
     return set(KernelSpecManager().find_kernel_specs())
+
+
+def test_published_parameters_show_the_data_dir_relative_to_the_checkout(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from helpers.report.render import shown_parameters
+
+    monkeypatch.chdir(tmp_path)
+    inside = SimpleNamespace(params={"data_dir": str(tmp_path / "data" / "raw"), "spike_k": 5})
+    assert shown_parameters(inside) == {"data_dir": "data/raw", "spike_k": 5}
+    outside = SimpleNamespace(params={"data_dir": "/srv/store"})
+    assert shown_parameters(outside) == {"data_dir": "/srv/store"}
+    assert inside.params["data_dir"] == str(tmp_path / "data" / "raw"), "notebooks keep it"

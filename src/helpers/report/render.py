@@ -83,9 +83,20 @@ def page_context(plan: ReportPlan, simulated: bool) -> dict[str, Any]:
         "venues": venues_label(plan.exchanges),
         "symbols": ", ".join(plan.symbols) if plan.symbols else "all",
         "interval": plan.interval,
-        "parameters": [(k, repr(v)) for k, v in sorted(plan.params.items())],
+        "parameters": [(k, repr(v)) for k, v in sorted(shown_parameters(plan).items())],
         "index_href": "../index.html",
     }
+
+
+def shown_parameters(plan: ReportPlan) -> dict[str, Any]:
+    """The parameters as a reader of the report sees them: ``data_dir`` relative to the
+    working directory when it lies inside it, so a published page does not show where the
+    checkout sits on the server (notebooks still get the absolute path)."""
+    shown = dict(plan.params)
+    data_dir = Path(shown.get("data_dir", ""))
+    with contextlib.suppress(ValueError):
+        shown["data_dir"] = data_dir.relative_to(Path.cwd()).as_posix()
+    return shown
 
 
 def window(plan: ReportPlan) -> dict[str, Any]:
@@ -156,7 +167,7 @@ def summarise(
     return build_summary(
         report_date=plan.report_date.isoformat(),
         window=window(plan),
-        parameters=plan.params,
+        parameters=shown_parameters(plan),
         notebooks={
             r.stem: {
                 "title": r.title,
