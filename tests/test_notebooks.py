@@ -16,7 +16,6 @@ from helpers.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.slow
 
 
@@ -128,37 +127,16 @@ def test_empty_window_renders_with_missing_not_zero(store_copy, tmp_path):
     assert "No liquidation data was observed" in (day / "00_summary.html").read_text()
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
-def test_report_pages_in_a_real_browser(article_report):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        try:
-            page = browser.new_page()
-            page.route(
-                "**/*",
-                lambda r: (
-                    r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
-                ),
-            )
-            page.goto((article_report / "01_liquidation_imbalance.html").as_uri())
-            assert page.get_by_text("SIMULATED DATA").first.is_visible()
-            widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
-            assert len(widths) >= 3 and all(w > 0 for w in widths)
-            page.goto((article_report / "00_summary.html").as_uri())
-            page.get_by_text("Liquidation imbalance").first.click()
-            assert page.url.endswith("01_liquidation_imbalance.html")
-        finally:
-            browser.close()
+def test_report_pages_in_a_real_browser(article_report, offline_page):
+    page = offline_page.page
+    page.goto((article_report / "01_liquidation_imbalance.html").as_uri())
+    assert page.get_by_text("SIMULATED DATA").first.is_visible()
+    widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) >= 3 and all(w > 0 for w in widths)
+    page.goto((article_report / "00_summary.html").as_uri())
+    page.get_by_text("Liquidation imbalance").first.click()
+    assert page.url.endswith("01_liquidation_imbalance.html")
+    assert offline_page.blocked == []
 
 
 def test_article_params_fill_an_empty_store_with_the_demo_market(tmp_path):

@@ -19,7 +19,6 @@ from helpers.report.html import external_references
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
-CHROMIUM = Path("/usr/bin/chromium")
 DATE = "2025-11-16"  # window 2025-11-10 .. 2025-11-17: its last instant falls on the 16th
 
 pytestmark = pytest.mark.slow
@@ -232,41 +231,15 @@ def test_failing_notebook_leaves_previous_report_untouched(rendered, tmp_path, c
     assert (out / ".failed" / DATE / "03_raises.ipynb").is_file()
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
-def test_page_in_a_real_browser(rendered):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_page_in_a_real_browser(rendered, offline_page):
+    page = offline_page.page
     page_path = rendered["day"] / "01_figures.html"
-    blocked: list[str] = []
-
-    def only_local(route):
-        if route.request.url.startswith(("file:", "data:")):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        try:
-            page = browser.new_page()
-            page.route("**/*", only_local)
-            page.goto(page_path.as_uri(), wait_until="load")
-            strip = page.locator(".liqnb-strip")
-            assert strip.is_visible()
-            assert "SIMULATED DATA" in strip.inner_text()
-            assert strip.bounding_box()["y"] < 50
-            widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
-            assert widths and all(w > 0 for w in widths)
-            assert page.locator("td.liqnb-value", has_text="missing").is_visible()
-        finally:
-            browser.close()
-    assert blocked == []
+    page.goto(page_path.as_uri(), wait_until="load")
+    strip = page.locator(".liqnb-strip")
+    assert strip.is_visible()
+    assert "SIMULATED DATA" in strip.inner_text()
+    assert strip.bounding_box()["y"] < 50
+    widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert widths and all(w > 0 for w in widths)
+    assert page.locator("td.liqnb-value", has_text="missing").is_visible()
+    assert offline_page.blocked == []
