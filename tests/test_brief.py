@@ -169,3 +169,12 @@ def test_one_venue_is_not_called_a_top_two(tmp_path):
     )  # fmt: skip
     assert "okx is the only venue with long liquidations ($8)." in thoughts
     assert thoughts[0].startswith("Deleveraging was long-heavy: 80.0% of the $10")
+
+
+def test_dataset_reads_one_base_of_raw_events_for_exploration(demo_store, article_market):
+    ds = Dataset.open(str(demo_store.root), "2025-11-13T14:00Z", "2025-11-13T15:00Z")
+    btc = ds.events("BTC")
+    ev = article_market.liquidations
+    expected = ev[(ev.base == "BTC") & (ev.ts >= ds.start) & (ev.ts < ds.end)]
+    assert len(btc) == len(expected) > 0 and set(btc["base"]) == {"BTC"}
+    assert btc["notional_usd"].sum() == pytest.approx(expected["notional_usd"].sum())
