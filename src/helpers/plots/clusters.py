@@ -144,9 +144,7 @@ def plot_liquidations_by_price(
     what = "Realised liquidations by price beside the price path"
     if not np.isnan(width):
         what += f" (bins of {width:,.2f} USD)"
-    fig.suptitle(style.figure_title(what, start, end, exchanges, sources))
-    style.mark_simulated(fig, sources)
-    return fig
+    return style.finish_figure(fig, what, start, end, exchanges, sources)
 
 
 def plot_estimated_liquidation_map(

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers.plots import style
+from helpers.plots.style import finish_figure
 from helpers.timegrid import interval_timedelta
 
 MISSING_COLOR = "#b0b0b0"
@@ -90,21 +91,6 @@ def shade_coverage(ax: Axes, table: pd.DataFrame, interval: str) -> None:
     shade_bars(ax, table.index, table["missing"], interval, MISSING_COLOR, MISSING_LABEL, "//")
     if "partial" in table:
         shade_bars(ax, table.index, table["partial"], interval, PARTIAL_COLOR, PARTIAL_LABEL)
-
-
-def finish_figure(
-    fig: Figure,
-    what: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
-) -> Figure:
-    """Title ``fig`` with what, window, venues and source; watermark simulated data."""
-    sources = list(sources)
-    fig.suptitle(style.figure_title(what, start, end, exchanges, sources))
-    style.mark_simulated(fig, sources)
-    return fig
 
 
 def plot_mirrored_bars(

@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers.plots import style
-from helpers.plots.imbalance import MISSING_COLOR, finish_figure
+from helpers.plots.imbalance import MISSING_COLOR
+from helpers.plots.style import finish_figure
 
 CMAP = "RdYlGn"
 WIDTH, HEIGHT = 100.0, 60.0

@@ -104,9 +104,7 @@ def plot_liquidations_vs_range(
     ax_liq.legend(loc="upper left", fontsize=8)
     ax_rng.legend(loc="upper left", fontsize=8)
     what = f"Rolling liquidations vs rolling price range ({window} x {interval} window)"
-    fig.suptitle(style.figure_title(what, start, end, exchanges, sources))
-    style.mark_simulated(fig, sources)
-    return fig
+    return style.finish_figure(fig, what, start, end, exchanges, sources)
 
 
 def plot_oi_price_quadrants(
@@ -181,9 +179,7 @@ def plot_oi_price_quadrants(
     else:
         ax.text(0.5, 0.5, "no bar with both OI and price", transform=ax.transAxes, ha="center")
     what = "Open-interest change vs price change per bar"
-    fig.suptitle(style.figure_title(what, start, end, exchanges, sources))
-    style.mark_simulated(fig, sources)
-    return fig
+    return style.finish_figure(fig, what, start, end, exchanges, sources)
 
 
 def _with_gaps(rows: pd.DataFrame) -> pd.DataFrame:
@@ -235,6 +231,4 @@ def plot_funding(
         ax.legend(loc="best", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no funding data", transform=ax.transAxes, ha="center", color="grey")
-    fig.suptitle(style.figure_title("Funding rate by venue", start, end, exchanges, sources))
-    style.mark_simulated(fig, sources)
-    return fig
+    return style.finish_figure(fig, "Funding rate by venue", start, end, exchanges, sources)

@@ -88,6 +88,21 @@ def mark_simulated(fig: Figure, sources: Iterable[str]) -> None:
         )
 
 
+def finish_figure(
+    fig: Figure,
+    what: str,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    exchanges: Iterable[str] | None,
+    sources: Iterable[str],
+) -> Figure:
+    """Title ``fig`` with what, window, venues and source; watermark simulated data."""
+    sources = list(sources)
+    fig.suptitle(figure_title(what, start, end, exchanges, sources))
+    mark_simulated(fig, sources)
+    return fig
+
+
 def usd_millions_axis(ax: Axes, axis: str = "y") -> None:
     """Format an axis in US dollars millions (``$12M``)."""
 

@@ -22,11 +22,11 @@ from helpers.plots.imbalance import (
     MISSING_COLOR,
     bar_width,
     date_numbers,
-    finish_figure,
     new_figure,
     utc_time_axis,
     window_xlim,
 )
+from helpers.plots.style import finish_figure
 
 NO_DATA = "no data"
 ZERO_COLOR = "white"
