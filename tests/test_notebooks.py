@@ -151,3 +151,18 @@ def test_article_params_fill_an_empty_store_with_the_demo_market(tmp_path):
     _report(str(data), str(tmp_path / "reports"), "end=2025-11-11T00:00:00+00:00")
     again = sorted(p.stat().st_mtime_ns for p in data.rglob("liquidations/**/part.parquet"))
     assert again == stamp, "a store that holds liquidations is never re-simulated"
+
+
+def test_cluster_and_watch_figures_match_the_raw_events(article_report, article_market):
+    ev = article_market.liquidations
+    longs = ev[ev.side == "long"]
+    figs = _figures(article_report)
+    btc_long = longs.loc[longs.base == "BTC", "notional_usd"].sum()
+    assert figs["04_clusters_support"]["realised_long_usd"]["value"] == pytest.approx(btc_long)
+    hourly = longs.groupby(longs["ts"].dt.floor("h"))["notional_usd"].sum()
+    watch = figs["05_what_to_watch"]
+    top_share = 100 * hourly.max() / hourly.sum()
+    assert watch["top_bar_share_pct"]["value"] == pytest.approx(top_share)
+    assert watch["deleveraging_shape"]["value"] == ("single" if top_share >= 50 else "staged")
+    hhi = ((hourly / hourly.sum()) ** 2).sum()
+    assert watch["effective_bars"]["value"] == pytest.approx(1 / hhi)
