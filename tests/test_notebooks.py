@@ -166,3 +166,33 @@ def test_cluster_and_watch_figures_match_the_raw_events(article_report, article_
     assert watch["deleveraging_shape"]["value"] == ("single" if top_share >= 50 else "staged")
     hhi = ((hourly / hourly.sum()) ** 2).sum()
     assert watch["effective_bars"]["value"] == pytest.approx(1 / hhi)
+
+
+GOLDEN = ROOT / "tests" / "golden" / "article_seed7_summary.json"
+
+
+def _same(actual: object, expected: object) -> bool:
+    """Equal, with floats equal to 1e-9 relative (DuckDB may sum in another order)."""
+    if isinstance(expected, float) and isinstance(actual, float):
+        return actual == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return actual.keys() == expected.keys() and all(
+            _same(actual[k], expected[k]) for k in expected
+        )
+    return actual == expected
+
+
+def test_article_summary_is_the_golden_one(article_report):
+    """Every figure of the demo report's summary.json, as it was before the layout change
+    (issue 7). A change of behaviour must update ``tests/golden/`` on purpose: render
+    ``make report`` and run ``python tests/golden/update.py reports/2025-11-16/summary.json``."""
+    golden = json.loads(GOLDEN.read_text())
+    summary = json.loads((article_report / "summary.json").read_text())
+    for key in ("window", "simulated", "sources"):
+        assert summary[key] == golden[key], key
+    figures = {nb: v["figures"] for nb, v in summary["notebooks"].items()}
+    assert figures.keys() == golden["figures"].keys()
+    for nb, expected in golden["figures"].items():
+        assert figures[nb].keys() == expected.keys(), nb
+        for name, want in expected.items():
+            assert _same(figures[nb][name], want), f"{nb}.{name}: {figures[nb][name]} != {want}"
