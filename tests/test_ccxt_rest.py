@@ -19,6 +19,7 @@ import pytest
 import yaml
 from servers.http_venues import HOUR_MS, BinanceUsdm, GateFutures
 
+from helpers.cli.fetch import add_fetch_arguments, run_fetch
 from helpers.errors import UserError
 from helpers.sources import ccxt_rest
 from helpers.sources.ccxt_rest import merge_ranges, subtract_ranges
@@ -57,11 +58,11 @@ def fetch(tmp_path: Path, config: Path, *extra: str, capsys: Any = None) -> tupl
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", default=str(tmp_path / "store"))
     parser.add_argument("-v", "--verbose", action="store_true")
-    ccxt_rest.add_arguments(parser)
+    add_fetch_arguments(parser)
     args = parser.parse_args(
-        ["--config", str(config), "--retries", "3", "--backoff", "0.01", *extra]
+        ["--config", str(config), "--retries", "2", "--backoff", "0.01", *extra]
     )
-    code = ccxt_rest.run(args)
+    code = run_fetch(args)
     out = capsys.readouterr().out if capsys is not None else ""
     return code, out
 
@@ -323,7 +324,7 @@ def test_base_coin_resolves_to_the_usdt_perpetual(
         (["--symbols", "DOGE/USDT:USDT"], "unknown symbol"),
         (["--tables", "trades"], "unknown"),
         (["--interval", "7m"], "--interval"),
-        (["--start", "2024-01-02", "--end", "2024-01-01"], "not before"),
+        (["--start", "2024-01-02", "--end", "2024-01-01"], "--start must be before --end"),
     ],
 )
 def test_bad_arguments_are_user_errors(

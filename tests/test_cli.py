@@ -28,7 +28,10 @@ from helpers.cli import main
         ),  # fmt: skip
         (["collect", "--exchanges", "kraken", "--seconds", "1"], "no live liquidation stream"),
         (["fetch", "--exchanges", "binanceusdm", "--tables", "trades"], "--tables: unknown"),
-        (["aggregate", "--start", "2025-01-02", "--end", "2025-01-01"], "--end must be after"),
+        (
+            ["aggregate", "--start", "2025-01-02", "--end", "2025-01-01"],
+            "--start must be before --end",
+        ),
         (["report", "--params", "/nope.yaml"], "params file not found"),
         (["demo", "--events", "-5"], "--events must be a positive number"),
     ],

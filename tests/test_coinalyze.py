@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from servers.vendors import CoinalyzeSeries, CoinalyzeServer
 
+from helpers.cli import vendors
 from helpers.errors import UserError
 from helpers.sources import coinalyze as cz
 from helpers.store import Store
@@ -227,7 +228,7 @@ def test_command_stores_three_tables_and_never_shows_the_key(
     monkeypatch.setenv("COINALYZE_API_KEY", KEY)
     server.fail("/v1/liquidation-history", 503)  # logged retry
     with caplog.at_level(logging.DEBUG):
-        assert cz.run(command_args(tmp_path, server)) == 0
+        assert vendors.run_coinalyze(command_args(tmp_path, server)) == 0
     store = Store(tmp_path / "store")
     assert len(store.read("liquidation_bars")) == 2
     assert len(store.read("open_interest")) == 3
@@ -243,7 +244,7 @@ def test_command_error_does_not_show_the_key(tmp_path, server, monkeypatch, capl
     monkeypatch.setenv("COINALYZE_API_KEY", KEY)
     server.fail("/v1/liquidation-history", 500, 500)
     with caplog.at_level(logging.DEBUG), pytest.raises(UserError) as err:
-        cz.run(command_args(tmp_path, server, tables="liquidation_bars"))
+        vendors.run_coinalyze(command_args(tmp_path, server, tables="liquidation_bars"))
     out = capsys.readouterr()
     for text in (str(err.value), caplog.text, out.out, out.err):
         assert KEY not in text

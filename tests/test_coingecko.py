@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from servers.vendors import CoinGeckoServer
 
+from helpers.cli import vendors
 from helpers.errors import UserError
 from helpers.sources import coingecko as cg
 from helpers.sources.http import JsonClient
@@ -110,7 +111,7 @@ def test_real_eur_snapshot_in_usd(realdata, tmp_path, capsys):
         retries=0,
         backoff=0.01,
     )
-    assert cg.run(args) == 0
+    assert vendors.run_coingecko(args) == 0
     assert "(EUR -> USD)" in capsys.readouterr().out
     caps = Store(tmp_path).read("market_caps").set_index("coin")
     raw = {r["id"]: r for r in json.loads((realdata / REAL).read_text())}

@@ -221,7 +221,7 @@ def test_bybit_silence_is_per_symbol_and_open_gaps_are_closed_at_stop(tmp_path):
 SCRIPT = textwrap.dedent(
     """
     import argparse, sys
-    from helpers.sources import live
+    from helpers.cli.fetch import run_collect
     args = argparse.Namespace(
         config=sys.argv[1], data_dir=sys.argv[2], verbose=True, exchanges="binanceusdm",
         seconds=None, flush_seconds=3600.0, flush_events=1000, silence_seconds=300.0,
@@ -229,7 +229,7 @@ SCRIPT = textwrap.dedent(
     )
     import logging
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    sys.exit(live.run(args))
+    sys.exit(run_collect(args))
     """
 )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -23,28 +22,19 @@ NOW = pd.Timestamp("2025-11-17T13:45:12", tz="UTC")
 
 def report_parser() -> argparse.ArgumentParser:
     """The ``report`` subcommand's parser as the CLI builds it (common options + report's)."""
-    from helpers.cli import _add_common
+    from helpers.cli.options import add_common
+    from helpers.cli.report import add_report_arguments
 
     parser = argparse.ArgumentParser(prog="report")
-    _add_common(parser)
-    report.add_arguments(parser)
+    add_common(parser)
+    add_report_arguments(parser)
     return parser
 
 
 def report_main(argv: list[str]) -> int:
-    """``python -m helpers report ARGV`` in process; falls back to the report module alone
-    when the CLI cannot be built yet (other commands missing)."""
+    """``python -m helpers report ARGV`` in process."""
     from helpers import cli
 
-    try:
-        cli.build_parser()
-    except ImportError:
-        args = report_parser().parse_args(argv)
-        try:
-            return report.run(args)
-        except UserError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
     return cli.main(["report", *argv])
 
 

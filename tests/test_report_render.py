@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from helpers import report
-from helpers.errors import UserError
 from helpers.present import MIME_KEYFIGURES, format_value
 from helpers.report.html import external_references
 
@@ -25,21 +21,9 @@ pytestmark = pytest.mark.slow
 
 
 def report_main(argv: list[str]) -> int:
-    """``python -m helpers report ARGV`` in process; falls back to the report module alone
-    when the CLI cannot be built yet (other commands missing)."""
+    """``python -m helpers report ARGV`` in process."""
     from helpers import cli
 
-    try:
-        cli.build_parser()
-    except ImportError:
-        parser = argparse.ArgumentParser(prog="report")
-        cli._add_common(parser)
-        report.add_arguments(parser)
-        try:
-            return report.run(parser.parse_args(argv))
-        except UserError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
     return cli.main(["report", *argv])
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from servers.vendors import TARDIS_HEADER, TardisServer
 
+from helpers.cli import vendors
 from helpers.errors import UserError
 from helpers.sources import tardis
 from helpers.sources.http import JsonClient
@@ -274,7 +275,7 @@ def test_command_never_shows_the_key(tmp_path, server, monkeypatch, caplog, caps
         backoff=0.01,
     )
     with caplog.at_level(logging.DEBUG):
-        assert tardis.run(args) == 0
+        assert vendors.run_tardis(args) == 0
     out = capsys.readouterr()
     assert "3 new liquidations from 2 files" in out.out
     for text in (caplog.text, out.out, out.err):

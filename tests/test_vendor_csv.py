@@ -8,6 +8,7 @@ import math
 import pandas as pd
 import pytest
 
+from helpers.cli import vendors
 from helpers.errors import UserError
 from helpers.sources import coinalyze, vendor_csv
 from helpers.store import Store
@@ -199,7 +200,7 @@ def test_bad_file_is_one_line_and_stores_nothing(tmp_path, case):
         units="auto",
     )
     with pytest.raises(UserError) as err:
-        vendor_csv.run(args)
+        vendors.run_import(args)
     assert "\n" not in str(err.value) and needle in str(err.value)
     assert not Store(tmp_path / "store").has_data("liquidation_bars")
 
@@ -216,11 +217,11 @@ def test_import_command_stores_and_reimport_adds_nothing(tmp_path, capsys):
         prices=None,
         units="auto",
     )
-    assert vendor_csv.run(args) == 0
+    assert vendors.run_import(args) == 0
     assert (
         "units: base units, converted with the bar's close (approximate)" in capsys.readouterr().out
     )
-    assert vendor_csv.run(args) == 0
+    assert vendors.run_import(args) == 0
     stored = Store(tmp_path / "store").read("liquidation_bars")
     assert len(stored) == 3  # BTC 00:00, BTC 02:00, ETH 00:00
     assert "liquidation_bars: 0 new of 3 rows" in capsys.readouterr().out

@@ -12,16 +12,14 @@ aggregation path, measured against pandas and Polars by ``benchmarks/aggregate.p
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 import duckdb
 import pandas as pd
 
 from helpers import schema
-from helpers.errors import UserError
-from helpers.store import Store, TimeLike, WriteResult, conform, to_utc
-from helpers.timegrid import INTERVAL_SECONDS, check_interval
+from helpers.store import Store, WriteResult, conform
+from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
 
 _BARS_SQL = """
 WITH ev AS (
@@ -79,8 +77,8 @@ def _connection() -> duckdb.DuckDBPyConnection:
 def bars_from_events(
     events: pd.DataFrame,
     interval: str = "1h",
-    start: TimeLike = None,
-    end: TimeLike = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     gaps: pd.DataFrame | None = None,
     full_window: bool | None = None,
 ) -> pd.DataFrame:
@@ -129,8 +127,8 @@ def _run_bars_sql(
 def build_bars(
     store: Store,
     interval: str = "1h",
-    start: TimeLike = None,
-    end: TimeLike = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     exchanges: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
 ) -> WriteResult:
@@ -142,8 +140,8 @@ def build_bars(
 def aggregate_store(
     store: Store,
     interval: str = "1h",
-    start: TimeLike = None,
-    end: TimeLike = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     exchanges: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -186,8 +184,8 @@ def price_bins(
     store: Store,
     base: str,
     bin_width: float,
-    start: TimeLike = None,
-    end: TimeLike = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     exchanges: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
     origin: float = 0.0,
@@ -276,23 +274,3 @@ def pick_one_source(bars: pd.DataFrame) -> pd.DataFrame:
     best = counts.drop_duplicates(["exchange", "symbol"])[["exchange", "symbol", "source"]]
     out = bars.merge(best, on=["exchange", "symbol", "source"], how="inner")
     return out.sort_values(["ts", "exchange", "symbol"]).reset_index(drop=True)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--interval", default="1h", choices=list(INTERVAL_SECONDS))
-    p.add_argument("--start", help="ISO time, UTC (inclusive)")
-    p.add_argument("--end", help="ISO time, UTC (exclusive)")
-    p.add_argument("--exchanges", nargs="*", help="ccxt exchange ids (default: all)")
-    p.add_argument("--symbols", nargs="*", help="ccxt unified symbols (default: all)")
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        start, end = to_utc(args.start), to_utc(args.end)
-    except ValueError as exc:
-        raise UserError(f"bad --start/--end: {exc}") from None
-    if start is not None and end is not None and end <= start:
-        raise UserError("--end must be after --start")
-    store = Store(args.data_dir)
-    print(build_bars(store, args.interval, start, end, args.exchanges, args.symbols))
-    return 0

@@ -17,8 +17,8 @@ import pandas as pd
 
 from helpers.aggregate import load_bars, price_bins
 from helpers.errors import UserError
-from helpers.store import Store, to_utc
-from helpers.timegrid import check_interval, interval_timedelta
+from helpers.store import Store
+from helpers.timegrid import check_interval, interval_timedelta, to_utc
 
 
 @dataclass(frozen=True)

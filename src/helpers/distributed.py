@@ -28,8 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from helpers import schema
-from helpers.store import PART_FILE, TimeLike, conform, to_utc
-from helpers.timegrid import INTERVAL_SECONDS, check_interval
+from helpers.store import PART_FILE, conform
+from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
 
 try:
     import dask.dataframe as dd
@@ -51,8 +51,8 @@ _HIVE = {
 def bars_with_dask(
     data_dir: str | os.PathLike[str],
     interval: str = "1h",
-    start: TimeLike = None,
-    end: TimeLike = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     exchanges: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
     scheduler: str | None = None,

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from helpers import schema
 from helpers.files import exclusive_lock, replacing
+from helpers.timegrid import TimeLike, to_utc
 
 DEFAULT_DATA_DIR = Path("data/raw")
 PART_FILE = "part.parquet"
@@ -53,17 +54,6 @@ class WriteResult:
             f"{self.table}: {self.written} new of {self.offered} rows "
             f"in {self.partitions} partitions{q}"
         )
-
-
-TimeLike = str | datetime | pd.Timestamp | None
-
-
-def to_utc(value: TimeLike) -> pd.Timestamp | None:
-    """A UTC timestamp from a string, datetime or Timestamp; naive values are taken as UTC."""
-    if value is None:
-        return None
-    t = pd.Timestamp(value)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 def _check_partition_value(value: str) -> str:
@@ -173,8 +163,8 @@ class Store:
     def read(
         self,
         name: str,
-        start: TimeLike = None,
-        end: TimeLike = None,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
         exchanges: Sequence[str] | None = None,
         symbols: Sequence[str] | None = None,
         where: str | None = None,

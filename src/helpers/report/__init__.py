@@ -9,14 +9,7 @@ each and summary.json; <out>/index.html links every dated report. See docs/sched
 
 from __future__ import annotations
 
-import argparse
-
-from helpers.report.plan import ReportPlan, add_arguments, prepare
+from helpers.report.plan import ReportPlan, prepare
 from helpers.report.render import render
 
-__all__ = ["ReportPlan", "add_arguments", "prepare", "render", "run"]
-
-
-def run(args: argparse.Namespace) -> int:
-    """``python -m helpers report``: validate, then render; the exit status."""
-    return render(prepare(args))
+__all__ = ["ReportPlan", "prepare", "render"]

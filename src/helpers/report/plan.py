@@ -56,42 +56,6 @@ class ReportPlan:
         return self.out_dir / self.report_date.isoformat()
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``report`` command's options (``--data-dir`` and ``-v`` come from the CLI)."""
-    parser.add_argument("--params", metavar="FILE", help="YAML file of parameters (see params/)")
-    parser.add_argument(
-        "-p",
-        "--param",
-        dest="param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override one parameter; VALUE is YAML (null, 5, [okx, bybit]); repeatable",
-    )
-    parser.add_argument(
-        "--notebooks", default="notebooks", metavar="DIR", help="notebooks (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--out", default="reports", metavar="DIR", help="reports folder (default: %(default)s)"
-    )
-    parser.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
-    parser.add_argument(
-        "--jobs", type=int, default=None, metavar="N", help="notebooks run at once (default: CPUs)"
-    )
-    parser.add_argument(
-        "--kernel",
-        default=None,
-        metavar="NAME",
-        help=f"Jupyter kernel (default: {DEFAULT_KERNEL} if installed, else {FALLBACK_KERNEL})",
-    )
-    parser.add_argument(
-        "--date",
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="report date (default: the UTC date of the window's last instant)",
-    )
-
-
 def prepare(args: argparse.Namespace, now: pd.Timestamp | None = None) -> ReportPlan:
     """Validate options and parameters into a :class:`ReportPlan`; starts no kernel.
 

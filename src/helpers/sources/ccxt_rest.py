@@ -24,7 +24,6 @@ prices are rejected (retried, then reported), never stored. Transient failures (
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -40,12 +39,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from helpers import schema
-from helpers.config import FETCH_TABLES, Config, load_config, make_exchange
+from helpers.config import FETCH_TABLES, Config, make_exchange
 from helpers.errors import UserError
 from helpers.files import exclusive_lock, write_text_atomic
 from helpers.sources import normalize
 from helpers.sources.retry import JunkResponse, RetryPolicy, call_with_retry
-from helpers.store import Store, to_utc
+from helpers.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -78,66 +77,19 @@ UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
 # ---- command line --------------------------------------------------------------------------
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m helpers fetch``."""
-    parser.add_argument(
-        "--config", default=None, help="sources config (default: config/sources.yaml)"
-    )
-    parser.add_argument(
-        "--exchanges", default=None, help="comma list of ccxt ids (default: config)"
-    )
-    parser.add_argument(
-        "--symbols",
-        default=None,
-        help="comma list of unified symbols or base coins, e.g. BTC,ETH (default: config)",
-    )
-    parser.add_argument(
-        "--tables",
-        default=None,
-        help=f"comma list of {','.join(FETCH_TABLES)} (default: each exchange's config)",
-    )
-    parser.add_argument(
-        "--start", default=None, help=f"UTC start (default: {DEFAULT_DAYS} days ago)"
-    )
-    parser.add_argument("--end", default=None, help="UTC end, exclusive (default: now)")
-    parser.add_argument("--interval", default=None, help="bar interval (default: config, 1h)")
-    parser.add_argument("--retries", type=int, default=5, help="attempts per request (default: 5)")
-    parser.add_argument(
-        "--backoff", type=float, default=1.0, help="first retry wait in seconds, doubling"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    """Fetch every planned (table, exchange, symbol) and print a summary; 0 when all
-    succeeded, 1 when some failed (their error is in the summary)."""
-    policy = RetryPolicy(attempts=max(1, args.retries), base_delay=max(0.0, args.backoff))
-    summary = fetch_window(
-        Store(args.data_dir),
-        load_config(getattr(args, "config", None)),
-        *_window(args),
-        exchanges=_csv(args.exchanges),
-        symbols=_csv(args.symbols),
-        tables=_csv(args.tables),
-        interval=args.interval,
-        policy=policy,
-    )
-    print(summary.render(), file=sys.stdout)
-    return 1 if summary.failures else 0
-
-
 def fetch_window(
     store: Store,
     config: Config,
-    start_ms: int,
-    end_ms: int,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
     exchanges: Sequence[str] = (),
     symbols: Sequence[str] = (),
     tables: Sequence[str] = (),
     interval: str | None = None,
     policy: RetryPolicy | None = None,
 ) -> Summary:
-    """Fetch ``[start_ms, end_ms)`` (epoch milliseconds) for the configured or given
-    exchanges, symbols and tables into ``store``; the summary says what failed."""
+    """Fetch the half-open window ``[start, end)`` (UTC timestamps) for the configured or
+    given exchanges, symbols and tables into ``store``; the summary says what failed."""
     interval = interval or config.interval
     if interval not in schema.INTERVALS:
         raise UserError(f"--interval {interval!r}: expected one of {schema.INTERVALS}")
@@ -148,25 +100,10 @@ def fetch_window(
     if not exchanges:
         raise UserError("no exchanges to fetch: none enabled in the config and no --exchanges")
     fetcher = Fetcher(store, config, policy or RetryPolicy(), interval)
+    start_ms, end_ms = _ms(start), _ms(end)
     for ex_id in exchanges:
         fetcher.fetch_exchange(ex_id, list(symbols), list(tables), start_ms, end_ms)
     return fetcher.summary
-
-
-def _csv(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
-
-
-def _window(args: argparse.Namespace) -> tuple[int, int]:
-    try:
-        end = to_utc(args.end) if args.end else pd.Timestamp.now(tz="UTC")
-        start = to_utc(args.start) if args.start else end - pd.Timedelta(days=DEFAULT_DAYS)
-    except (ValueError, TypeError) as exc:
-        raise UserError(f"--start/--end: not a time ({exc})") from None
-    assert start is not None and end is not None
-    if start >= end:
-        raise UserError(f"--start {start} is not before --end {end}")
-    return _ms(start), _ms(end)
 
 
 def _ms(t: pd.Timestamp) -> int:

@@ -52,7 +52,6 @@ This module also holds :class:`JsonClient`, the HTTP client the vendor clients s
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import time
@@ -62,12 +61,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from helpers import schema
 from helpers.errors import UserError
-from helpers.sources.http import JsonClient, add_http_arguments, time_arg
-from helpers.store import Store, WriteResult
+from helpers.sources.http import JsonClient
 from helpers.timegrid import INTERVAL_SECONDS
 
 log = logging.getLogger(__name__)
@@ -474,85 +471,11 @@ def _point_frame(
 TABLES = ("liquidation_bars", "open_interest", "funding")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--symbols",
-        help="comma-separated Coinalyze symbols (BTCUSDT_PERP.A,...); default: the config's "
-        "vendors.coinalyze.symbols, else every configured exchange/symbol mapped",
-    )
-    p.add_argument("--interval", default="1h", choices=list(INTERVALS))
-    p.add_argument("--start", required=True, type=time_arg, help="ISO time, UTC (inclusive)")
-    p.add_argument("--end", type=time_arg, help="ISO time, UTC (exclusive; default now)")
-    p.add_argument("--tables", default=",".join(TABLES), help=f"comma-separated subset of {TABLES}")
-    p.add_argument(
-        "--base-units",
-        action="store_true",
-        help="ask for base units and convert with the bar's close (approximate) instead of "
-        "convert_to_usd=true",
-    )
-    add_http_arguments(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    from helpers.config import load_config, secret
-
-    config = load_config(getattr(args, "config", None))
-    settings = config.vendor("coinalyze")
-    symbols = _symbols(args.symbols, settings, config)
-    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
-    unknown = sorted(set(tables) - set(TABLES))
-    if unknown:
-        raise UserError(f"--tables: unknown {unknown}; expected some of {TABLES}")
-    end = args.end if args.end is not None else pd.Timestamp.now(tz="UTC").floor("min")
-    if args.start >= end:
-        raise UserError("--start must be before --end")
-    key = secret(API_KEY_ENV)
-    client = Coinalyze(
-        key,
-        base_url=str(settings.get("base_url", BASE_URL)),
-        budget=CallBudget(int(settings.get("calls_per_minute", CALLS_PER_MINUTE))),
-        http=JsonClient(
-            "coinalyze",
-            timeout=args.timeout,
-            retries=args.retries,
-            backoff=args.backoff,
-            secrets=(key,) if key else (),
-        ),
-    )
-    check_retention(args.interval, args.start)
-    store = Store(args.data_dir)
-    fetchers = {
-        "liquidation_bars": lambda: liquidation_bars(
-            client, symbols, args.interval, args.start, end, usd=not args.base_units
-        ),
-        "open_interest": lambda: open_interest(client, symbols, args.interval, args.start, end),
-        "funding": lambda: funding(client, symbols, args.interval, args.start, end),
-    }
-    lines = []
-    for table in tqdm(tables, desc="coinalyze", unit="table", disable=None):
-        frame = fetchers[table]()
-        result = store.write(table, frame)
-        lines += summary_lines(table, frame, result)
-    for line in lines:
-        print(line)
-    return 0
-
-
-def summary_lines(table: str, frame: pd.DataFrame, result: WriteResult) -> list[str]:
-    """One line per exchange: rows fetched and the time span they cover, then the write."""
-    out = []
-    for ex, rows in frame.groupby("exchange", sort=True):
-        span = f"{rows['ts'].min():%Y-%m-%d %H:%M} to {rows['ts'].max():%Y-%m-%d %H:%M} UTC"
-        out.append(f"coinalyze {table} {ex}: {len(rows)} rows, {span}")
-    if frame.empty:
-        out.append(f"coinalyze {table}: no rows returned")
-    out.append(f"  {result}")
-    return out
-
-
-def _symbols(arg: str | None, settings: dict[str, Any], config: Any) -> list[str]:
-    if arg:
-        names = [s.strip() for s in arg.split(",") if s.strip()]
+def resolve_symbols(given: Sequence[str], settings: dict[str, Any], config: Any) -> list[str]:
+    """The Coinalyze symbols to pull: ``given``, else the config's
+    ``vendors.coinalyze.symbols``, else every configured (exchange, symbol) that maps."""
+    if given:
+        names = list(given)
     elif settings.get("symbols"):
         names = [str(s) for s in settings["symbols"]]
     else:

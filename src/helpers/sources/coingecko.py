@@ -18,7 +18,6 @@ converted and is refused.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -30,8 +29,7 @@ from tqdm import tqdm
 
 from helpers import schema
 from helpers.errors import UserError
-from helpers.sources.http import JsonClient, add_http_arguments
-from helpers.store import Store, WriteResult
+from helpers.sources.http import JsonClient
 
 log = logging.getLogger(__name__)
 
@@ -162,39 +160,3 @@ def markets_frame(
             "source": source_label(vs),
         }
     )
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--file", help="a saved /coins/markets JSON response instead of the API")
-    p.add_argument(
-        "--vs-currency",
-        default="usd",
-        help="currency the prices are quoted in (default usd; others converted via tether)",
-    )
-    p.add_argument("--top", type=int, default=100, help="coins by market cap (default 100)")
-    add_http_arguments(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    from helpers.config import load_config
-
-    if args.top < 1:
-        raise UserError("--top must be at least 1")
-    fetched_at = pd.Timestamp.now(tz="UTC")
-    if args.file:
-        rows = load_file(args.file)
-        origin = Path(args.file).name
-    else:
-        settings = load_config(getattr(args, "config", None)).vendor("coingecko")
-        client = JsonClient(
-            "coingecko", timeout=args.timeout, retries=args.retries, backoff=args.backoff
-        )
-        base_url = str(settings.get("base_url", BASE_URL))
-        rows = fetch_markets(client, args.top, args.vs_currency, base_url)
-        origin = "coingecko /coins/markets"
-    frame = markets_frame(rows, args.vs_currency, fetched_at)
-    result: WriteResult = Store(args.data_dir).write("market_caps", frame)
-    note = "" if args.vs_currency.lower() == "usd" else f" ({args.vs_currency.upper()} -> USD)"
-    ts = frame["ts"].iloc[0] if len(frame) else fetched_at
-    print(f"{origin}: snapshot {ts:%Y-%m-%d %H:%M} UTC, {len(frame)} coins{note}; {result}")
-    return 0

@@ -33,7 +33,6 @@ non-simulated market caps are round illustrative figures, not quotes.
 
 from __future__ import annotations
 
-import argparse
 import heapq
 import logging
 from dataclasses import dataclass, field, replace
@@ -697,31 +696,3 @@ def write_demo(store: Store, scenario: str, seed: int, target_events: int | None
         raise UserError(f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}")
     market = simulate(SCENARIOS[scenario], seed, target_events)
     return {name: store.write(name, df) for name, df in market.tables().items()}
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenario", default="article", choices=sorted(SCENARIOS))
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument(
-        "--events",
-        type=int,
-        default=None,
-        help="split liquidations into partial fills to reach about this many events (benchmarks)",
-    )
-    p.add_argument(
-        "--if-absent",
-        action="store_true",
-        help="do nothing when the store already holds liquidations",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    store = Store(args.data_dir)
-    if args.if_absent and store.has_data("liquidations"):
-        print(f"store {store.root} already holds liquidations; demo not regenerated")
-        return 0
-    if args.events is not None and args.events <= 0:
-        raise UserError("--events must be a positive number")
-    for result in write_demo(store, args.scenario, args.seed, args.events).values():
-        print(f"SIMULATED {result}")
-    return 0

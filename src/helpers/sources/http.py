@@ -3,14 +3,12 @@ backoff, junk bodies rejected, secrets redacted from every log line and error.""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import pandas as pd
 import requests
 
 from helpers.errors import UserError
@@ -23,7 +21,6 @@ from helpers.sources.retry import (
     is_retryable_status,
     retry_after_seconds,
 )
-from helpers.store import to_utc
 
 log = logging.getLogger(__name__)
 
@@ -132,24 +129,3 @@ def _hint(status: int) -> str:
         403: " (forbidden: check the API key's plan)",
         404: " (not found)",
     }.get(status, "")
-
-
-def add_http_arguments(p: argparse.ArgumentParser) -> None:
-    """``--config``, ``--timeout``, ``--retries`` and ``--backoff`` for a vendor command."""
-    p.add_argument("--config", default=None, help="sources config (default: config/sources.yaml)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
-    p.add_argument("--retries", type=int, default=5, help="retries of a failed request")
-    p.add_argument(
-        "--backoff", type=float, default=1.0, help="first retry wait in seconds, doubling"
-    )
-
-
-def time_arg(text: str) -> pd.Timestamp:
-    """An argparse type: an ISO time as a UTC timestamp (no offset = UTC)."""
-    try:
-        t = to_utc(text)
-    except (ValueError, TypeError):
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
-    if t is None or t is pd.NaT:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}")
-    return t

@@ -40,11 +40,9 @@ returns the cached liquidations ``since`` the last one (minus a margin), dedupli
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -442,72 +440,3 @@ class Collector:
 
 
 # ---- command ------------------------------------------------------------------------------
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=None, help="sources config (default: config/sources.yaml)")
-    p.add_argument(
-        "--exchanges",
-        default=",".join(LIVE_EXCHANGES),
-        help=f"comma list among {','.join(LIVE_EXCHANGES)} (default: all three)",
-    )
-    p.add_argument("--seconds", type=float, default=None, help="stop after N seconds")
-    p.add_argument("--flush-seconds", type=float, default=5.0, help="write at least this often")
-    p.add_argument("--flush-events", type=int, default=500, help="or once this many are buffered")
-    p.add_argument(
-        "--silence-seconds",
-        type=float,
-        default=300.0,
-        help="record a gap after this long without a message (default 300)",
-    )
-    p.add_argument("--max-backoff", type=float, default=60.0, help="longest reconnect wait")
-    p.add_argument("--backoff", type=float, default=1.0, help="first reconnect wait, doubling")
-
-
-def run(args: argparse.Namespace) -> int:
-    from helpers.config import load_config, make_exchange
-
-    config = load_config(getattr(args, "config", None))
-    ids = [e.strip() for e in str(args.exchanges).split(",") if e.strip()]
-    if not ids:
-        raise UserError("--exchanges: name at least one of " + ", ".join(LIVE_EXCHANGES))
-    streams = [s for ex_id in ids for s in streams_for(ex_id, config)]
-    if args.seconds is not None and args.seconds <= 0:
-        raise UserError("--seconds must be positive")
-    silence = {
-        ex_id: float(config.exchange(ex_id).collect.get("silence_seconds", args.silence_seconds))
-        for ex_id in ids
-    }
-    exchanges = {ex_id: make_exchange(config, ex_id, pro=True) for ex_id in ids}
-    collector = Collector(
-        Store(args.data_dir),
-        exchanges,
-        streams,
-        flush_seconds=args.flush_seconds,
-        flush_events=args.flush_events,
-        silence_seconds=silence,
-        backoff=args.backoff,
-        max_backoff=args.max_backoff,
-    )
-    asyncio.run(_run_until_signal(collector, args.seconds))
-    print(collector.summary())
-    if collector.failures:
-        first = next(iter(collector.failures.items()))
-        raise UserError(f"{first[0].label}: {first[1]}")
-    return 0
-
-
-async def _run_until_signal(collector: Collector, seconds: float | None) -> None:
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, collector.stop)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError):  # not the main thread / platform
-            pass
-    try:
-        await collector.run(seconds)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)

@@ -34,7 +34,6 @@ re-downloading a day never duplicates events.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import io
 import logging
@@ -49,7 +48,7 @@ from tqdm import tqdm
 
 from helpers import schema
 from helpers.errors import UserError
-from helpers.sources.http import JsonClient, add_http_arguments, time_arg
+from helpers.sources.http import JsonClient
 from helpers.sources.normalize import base_and_usd, binance_symbol, contract_info, raw_hash
 from helpers.sources.retry import JunkResponse
 from helpers.store import Store, WriteResult
@@ -354,59 +353,3 @@ def fetch(
         events = events[(events["ts"] >= start) & (events["ts"] < end)]
         results.append(store.write("liquidations", events))
     return results
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--exchange", required=True, choices=list(TARDIS_EXCHANGES), help="Tardis exchange id"
-    )
-    p.add_argument(
-        "--symbols", required=True, help="comma-separated Tardis symbols (BTCUSDT,ETHUSDT)"
-    )
-    p.add_argument("--start", required=True, type=time_arg, help="ISO time, UTC (inclusive)")
-    p.add_argument("--end", required=True, type=time_arg, help="ISO time, UTC (exclusive)")
-    add_http_arguments(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    from helpers.config import load_config, make_exchange, secret
-
-    config = load_config(getattr(args, "config", None))
-    settings = config.vendor("tardis")
-    symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
-    if not symbols:
-        raise UserError("--symbols: give at least one Tardis symbol")
-    if args.start >= args.end:
-        raise UserError("--start must be before --end")
-    insts = [instrument(args.exchange, s) for s in symbols]
-    markets = None
-    if any(i.contract_size is None for i in insts):
-        exchange = make_exchange(config, insts[0].exchange)
-        markets = exchange.load_markets()
-    key = secret(API_KEY_ENV)
-    client = JsonClient(
-        "tardis",
-        timeout=args.timeout,
-        retries=args.retries,
-        backoff=args.backoff,
-        secrets=(key,) if key else (),
-    )
-    results = fetch(
-        Store(args.data_dir),
-        client,
-        args.exchange,
-        symbols,
-        args.start,
-        args.end,
-        api_key=key,
-        base_url=str(settings.get("base_url", BASE_URL)),
-        markets=markets,
-    )
-    written = sum(r.written for r in results)
-    quarantined = sum(r.quarantined for r in results)
-    q = f", {quarantined} quarantined" if quarantined else ""
-    print(
-        f"tardis {args.exchange}: {written} new liquidations from {len(results)} files "
-        f"({args.start:%Y-%m-%d} to {args.end:%Y-%m-%d}){q}"
-    )
-    return 0

@@ -36,7 +36,6 @@ dates (daily bars); anything else must carry an offset.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 from dataclasses import dataclass, field
@@ -560,47 +559,3 @@ def import_file(
             f"(first: {rejected['reason'].iloc[0]}); nothing stored"
         )
     return imported, store.write("liquidation_bars", imported.bars)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="the vendor CSV export")
-    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
-    p.add_argument(
-        "--exchange",
-        help="CoinGlass files without an exchange column: the venue (Binance, or a ccxt id)",
-    )
-    p.add_argument(
-        "--interval", choices=list(INTERVAL_SECONDS), help="bar size (default: inferred)"
-    )
-    p.add_argument(
-        "--prices", help="Coinalyze wide files: a CSV with <SYMBOL>_close columns for conversion"
-    )
-    p.add_argument(
-        "--units",
-        choices=("auto", "base", "usd"),
-        default="auto",
-        help="Coinalyze liquidation units when the column names do not say (default: auto)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    imported, result = import_file(
-        Store(args.data_dir),
-        args.fmt,
-        args.file,
-        exchange=args.exchange,
-        interval=args.interval,
-        prices=args.prices,
-        units=args.units,
-    )
-    bars = imported.bars
-    print(
-        f"{Path(args.file).name}: {len(bars)} {bars['interval'].iloc[0]} bars, "
-        f"{bars['exchange'].nunique()} exchange(s), {bars['symbol'].nunique()} symbol(s), "
-        f"{bars['ts'].min():%Y-%m-%d %H:%M} to {bars['ts'].max():%Y-%m-%d %H:%M} UTC; "
-        f"units: {imported.units}; source {bars['source'].iloc[0]!r}"
-    )
-    for note in imported.notes:
-        print(f"  {note}")
-    print(result)
-    return 0
