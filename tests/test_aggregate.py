@@ -92,7 +92,7 @@ def test_load_bars_keeps_one_source_per_venue(tmp_path):
 
 def test_price_bins_in_the_store_match_binning_the_events(demo_store, article_market):
     from helpers.aggregate import price_bins
-    from helpers.clusters import liquidations_by_price, realised_by_price
+    from helpers.metrics.clusters import liquidations_by_price, realised_by_price
 
     ev = article_market.liquidations
     btc = ev[(ev.base == "BTC") & (ev.ts >= "2025-11-12") & (ev.ts < "2025-11-14")]

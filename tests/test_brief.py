@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import brief
 from helpers.dataset import Dataset
+from helpers.metrics import brief
 from helpers.store import Store
 
 T0 = pd.Timestamp("2025-11-10", tz="UTC")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import imbalance as im
 from helpers import schema
 from helpers.errors import UserError
+from helpers.metrics import imbalance as im
 
 T0 = pd.Timestamp("2025-11-10 00:00", tz="UTC")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import marketmap as mm
 from helpers import schema
 from helpers.errors import UserError
+from helpers.metrics import marketmap as mm
 
 T1 = pd.Timestamp("2025-11-16 00:00", tz="UTC")
 T2 = pd.Timestamp("2025-11-17 00:00", tz="UTC")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import outlook as o
 from helpers.errors import UserError
+from helpers.metrics import outlook as o
 
 T0 = pd.Timestamp("2025-01-01 00:00", tz="UTC")
 H = pd.Timedelta("1h")

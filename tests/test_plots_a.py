@@ -12,10 +12,10 @@ from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from helpers import imbalance as im
-from helpers import marketmap as mm
 from helpers import schema
-from helpers import venues as vn
+from helpers.metrics import imbalance as im
+from helpers.metrics import marketmap as mm
+from helpers.metrics import venues as vn
 from helpers.plots import imbalance as pim
 from helpers.plots import marketmap as pmm
 from helpers.plots import venues as pvn

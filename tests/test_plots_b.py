@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from helpers import clusters as c
-from helpers import outlook as o
+from helpers.metrics import clusters as c
+from helpers.metrics import outlook as o
 from helpers.plots import clusters as pc
 from helpers.plots import outlook as po
 from helpers.plots import style

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers import schema
-from helpers import venues as vn
+from helpers.metrics import venues as vn
 
 T0 = pd.Timestamp("2025-11-10 00:00", tz="UTC")
 

@@ -2,7 +2,7 @@
 
 Data flows one way. ``sources`` turn wire formats into the canonical tables
 (:mod:`helpers.schema`), :mod:`helpers.store` keeps them as Parquet, :mod:`helpers.aggregate`
-builds bars, the metric modules (``imbalance``, ``venues``, ``marketmap``, ``clusters``,
+builds bars, :mod:`helpers.metrics` (``imbalance``, ``venues``, ``marketmap``, ``clusters``,
 ``outlook``) answer one question each, :mod:`helpers.plots` draws them, notebooks narrate,
 and :mod:`helpers.report` renders the notebooks into dated HTML.
 """

@@ -194,7 +194,7 @@ def price_bins(
     computed in DuckDB over the Parquet store so the events never reach pandas.
 
     ``bin`` is ``floor((price - origin) / bin_width)`` (the price rounded to 1e-9 of a bin
-    first, as :func:`helpers.clusters.liquidations_by_price` does). One row per occupied
+    first, as :func:`helpers.metrics.clusters.liquidations_by_price` does). One row per occupied
     (bin, side): columns ``bin``, ``side``, ``usd``, ``n``.
     """
     empty = pd.DataFrame(

@@ -100,9 +100,10 @@ def plot_liquidations_by_price(
 ) -> Figure:
     """Price path (left) beside REALISED liquidation notional by price bin (right).
 
-    ``grid`` is the price grid (:func:`helpers.clusters.price_grid`; missing bars hatched),
-    ``by_price`` is :func:`helpers.clusters.liquidations_by_price` (longs and shorts stacked,
-    one bar per price bin), ``supports`` is :func:`helpers.clusters.support_zones`. The two
+    ``grid`` is the price grid (:func:`helpers.metrics.clusters.price_grid`; missing bars
+    hatched), ``by_price`` is :func:`helpers.metrics.clusters.liquidations_by_price` (longs and
+    shorts stacked, one bar per price bin), ``supports`` is
+    :func:`helpers.metrics.clusters.support_zones`. The two
     panels share the price axis; support levels/zones and the last price cross both.
     """
     sources = list(sources)
@@ -159,7 +160,8 @@ def plot_estimated_liquidation_map(
 ) -> Figure:
     """The ESTIMATED open liquidation levels by price bin: hatched, titled as a model.
 
-    ``est_map`` is :func:`helpers.clusters.estimated_liquidation_map`; its ``attrs["model"]``
+    ``est_map`` is :func:`helpers.metrics.clusters.estimated_liquidation_map`; its
+    ``attrs["model"]``
     (every assumption) is printed under the chart. Long levels sit below the price, short
     levels above; ``last_price`` defaults to the map's own.
     """

@@ -1,7 +1,7 @@
 """Figures for the liquidation-imbalance notebook: mirrored bars, dominance and net delta,
 cumulative sides, and the spike table.
 
-Every function takes the tables of :mod:`helpers.imbalance` plus the window, venues and
+Every function takes the tables of :mod:`helpers.metrics.imbalance` plus the window, venues and
 sources for the title, and returns a :class:`matplotlib.figure.Figure` that is not registered
 with pyplot (so a notebook shows it once, as the cell's value). Money axes are in US dollars
 formatted as $M; time axes are bar OPEN times in UTC. Missing bars are shaded grey and
@@ -196,7 +196,7 @@ def plot_cumulative(
     interval: str = "1h",
 ) -> Figure:
     """Running long and short US dollars over the window ($M), from
-    :func:`helpers.imbalance.cumulative_sides`, as steps: each bar's total applies from the
+    :func:`helpers.metrics.imbalance.cumulative_sides`, as steps: each bar's total applies from the
     bar's CLOSE. Missing bars are shaded; they add nothing, so the line runs flat through them."""
     fig, (ax,) = new_figure()
     x_edges = date_numbers(cumulative.index)
@@ -231,8 +231,8 @@ def _fired(flag: object) -> bool:
 
 
 def format_spike_table(spikes: pd.DataFrame) -> pd.DataFrame:
-    """A display copy of :func:`helpers.imbalance.spike_bars`: money as ``$231.4M``, dominance
-    in %, which rule fired, and venue coverage as ``2 of 3``."""
+    """A display copy of :func:`helpers.metrics.imbalance.spike_bars`: money as ``$231.4M``,
+    dominance in %, which rule fired, and venue coverage as ``2 of 3``."""
     rules = [
         " + ".join(name for name, hit in (("long", lg), ("total", tt)) if _fired(hit))
         for lg, tt in zip(spikes["long_spike"], spikes["total_spike"], strict=True)

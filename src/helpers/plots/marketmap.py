@@ -1,6 +1,6 @@
 """The market-cap heatmap: a treemap of the top coins, area by market cap, colour by 24h change.
 
-Input is :func:`helpers.marketmap.top_by_cap`. Colours come from a diverging colormap
+Input is :func:`helpers.metrics.marketmap.top_by_cap`. Colours come from a diverging colormap
 (red = down, green = up) through :class:`matplotlib.colors.TwoSlopeNorm` centred at 0 %,
 with symmetric limits so equal moves up and down get equally strong colours. Coins without a
 24h change are grey and hatched, never coloured as 0 %.

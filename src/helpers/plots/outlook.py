@@ -53,8 +53,8 @@ def plot_liquidations_vs_range(
 ) -> Figure:
     """Rolling long and short liquidations (top) against the rolling price range (bottom).
 
-    ``frame`` is :func:`helpers.outlook.liquidations_vs_range`, optionally passed through
-    :func:`helpers.outlook.flag_stress_without_relief` (flagged bars shaded). Bars with no
+    ``frame`` is :func:`helpers.metrics.outlook.liquidations_vs_range`, optionally passed through
+    :func:`helpers.metrics.outlook.flag_stress_without_relief` (flagged bars shaded). Bars with no
     liquidation or price data are hatched.
     """
     sources = list(sources)
@@ -118,7 +118,7 @@ def plot_oi_price_quadrants(
 ) -> Figure:
     """Each bar's open-interest change against its price change, coloured by regime.
 
-    ``regimes`` is :func:`helpers.outlook.oi_price_regimes`; the dead band (default: its
+    ``regimes`` is :func:`helpers.metrics.outlook.oi_price_regimes`; the dead band (default: its
     ``attrs["deadband"]``) is drawn as a grey box around the origin. Bars with a missing
     change cannot be placed; their count is written on the chart.
     """
@@ -204,7 +204,7 @@ def plot_funding(
 ) -> Figure:
     """Funding annualised (simple), one line per venue (and symbol); gaps break the line.
 
-    ``funding`` is :func:`helpers.outlook.annualised_funding`. A gap longer than 1.5 funding
+    ``funding`` is :func:`helpers.metrics.outlook.annualised_funding`. A gap longer than 1.5 funding
     periods is drawn as a break, not interpolated. Positive: longs pay shorts.
     """
     sources = list(sources)

@@ -1,7 +1,8 @@
 """Figures for the venue-breakdown notebook: long/short per venue, each venue's share, and a
 coverage strip where missing bars look different from bars with zero liquidations.
 
-Inputs are the tables of :mod:`helpers.venues`. Money in US dollars (axes in $M), shares in %,
+Inputs are the tables of :mod:`helpers.metrics.venues`. Money in US dollars (axes in $M),
+shares in %,
 time as bar OPEN times in UTC. A venue without data is labelled "no data", never drawn as 0.
 """
 
@@ -85,7 +86,7 @@ def plot_venue_totals(
     spike_totals: pd.DataFrame | None = None,
 ) -> Figure:
     """Grouped bars of long and short US dollars per venue ($M) from
-    :func:`helpers.venues.venue_totals`; with ``spike_totals`` a second panel shows the same
+    :func:`helpers.metrics.venues.venue_totals`; with ``spike_totals`` a second panel shows the same
     inside the spike bars. Venues observed in fewer bars than asked show "(k of n bars)";
     venues with no data show "no data" and no bar."""
     panels = 1 if spike_totals is None else 2
@@ -115,8 +116,8 @@ def plot_venue_shares(
     sources: Iterable[str],
 ) -> Figure:
     """Each venue's share of liquidated longs and of liquidated shorts (%), as two 100 %
-    stacked horizontal bars from :func:`helpers.venues.venue_totals`. Venues without data are
-    named in the legend as "no data" and take no share."""
+    stacked horizontal bars from :func:`helpers.metrics.venues.venue_totals`. Venues without
+    data are named in the legend as "no data" and take no share."""
     fig, (ax,) = new_figure(height=3.5)
     palette = mpl.colormaps["tab10"]
     rows = [("longs", "long_share"), ("shorts", "short_share")]
@@ -165,9 +166,9 @@ def plot_coverage_strip(
 ) -> Figure:
     """One row per venue, one cell per bar, coloured by liquidated US dollars (log scale).
 
-    ``hourly`` is :func:`helpers.venues.venue_hourly` (NaN = no data). Bars with no data are
+    ``hourly`` is :func:`helpers.metrics.venues.venue_hourly` (NaN = no data). Bars with no data are
     left uncoloured over a grey hatched background; bars observed with zero liquidations are
-    white; with ``gap_mask`` (:func:`helpers.venues.venue_gap_mask`) recorded gaps are
+    white; with ``gap_mask`` (:func:`helpers.metrics.venues.venue_gap_mask`) recorded gaps are
     outlined in black.
     """
     venues = list(hourly.columns)

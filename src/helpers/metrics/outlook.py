@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers.clusters import oi_on_grid, require_one_base
 from helpers.errors import UserError
+from helpers.metrics.clusters import oi_on_grid, require_one_base
 from helpers.timegrid import interval_timedelta, window_grid
 
 TOTAL = "total"
@@ -94,7 +94,7 @@ def liquidations_vs_range(hourly: pd.DataFrame, grid: pd.DataFrame, window: int)
     """Rolling liquidation volume against the rolling price range, per bar.
 
     ``hourly`` is :func:`hourly_liquidations`, ``grid`` the price grid of the same window
-    (:func:`helpers.clusters.price_grid`). Over the ``window`` bars ending at each bar:
+    (:func:`helpers.metrics.clusters.price_grid`). Over the ``window`` bars ending at each bar:
 
     * ``long_usd_roll``, ``short_usd_roll``, ``total_usd_roll``: sums of liquidated notional;
     * ``range_frac = (max high - min low) / close`` of the last bar, a fraction;
@@ -250,7 +250,7 @@ def liquidations_to_oi(
     """Liquidated notional (long + short, USD) per bar over open interest at the bar's open.
 
     ``per_venue`` is :func:`liquidations_on_grid`; OI is taken as in
-    :func:`helpers.clusters.oi_on_grid`. One row per (ts, exchange) plus
+    :func:`helpers.metrics.clusters.oi_on_grid`. One row per (ts, exchange) plus
     ``exchange == 'total'``, whose numerator and denominator are NaN unless every venue has
     both. ``ratio`` is a fraction, NaN where either is missing.
     Columns: ``ts``, ``exchange``, ``liquidations_usd``, ``oi_usd``, ``ratio``.
@@ -307,10 +307,11 @@ def oi_price_regimes(
 ) -> pd.DataFrame:
     """Per bar: open-interest change against price change, and the regime they imply.
 
-    ``grid`` is the price grid (:func:`helpers.clusters.price_grid`) of the bars to classify.
+    ``grid`` is the price grid (:func:`helpers.metrics.clusters.price_grid`) of the bars to
+    classify.
     ``open_interest`` must be of the grid's coin (one base currency, else :class:`UserError`);
     it is summed over ``exchanges`` (default all in the frame) at the bar's open and at its
-    close (the next open), each as in :func:`helpers.clusters.oi_on_grid`; the sum is NaN if
+    close (the next open), each as in :func:`helpers.metrics.clusters.oi_on_grid`; the sum is NaN if
     any venue is missing. ``oi_change = oi_end / oi_start - 1``,
     ``price_change = close / open - 1``, ``regime`` from :func:`classify_oi_price`.
     Columns: ``ts``, ``oi_start_usd``, ``oi_end_usd``, ``oi_change``, ``open``, ``close``,

@@ -1,6 +1,6 @@
 """Which venues carry the liquidations, and how well each venue is covered.
 
-Input is the canonical ``liquidation_bars`` table (see :mod:`helpers.imbalance` for the
+Input is the canonical ``liquidation_bars`` table (see :mod:`helpers.metrics.imbalance` for the
 observed / missing convention) and, for coverage, the ``gaps`` table. A venue bar with no row
 is MISSING and stays NaN in every per-venue table here, never zero. Sides are the liquidated
 POSITION; money is in US dollars.
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import schema
-from helpers.imbalance import bars_in_window, expected_venues
+from helpers.metrics.imbalance import bars_in_window, expected_venues
 from helpers.timegrid import interval_timedelta, require_utc, window_grid
 
 GAP_TABLES = ("liquidations", "liquidation_bars")
@@ -89,7 +89,7 @@ def venue_totals(
     """Long and short US dollars per venue over the window, or only over the bars ``at``.
 
     ``at`` is a set of bar open times on the window grid (for example the index of
-    :func:`helpers.imbalance.spike_bars`); None means every bar of the window. Index
+    :func:`helpers.metrics.imbalance.spike_bars`); None means every bar of the window. Index
     ``exchange``; columns:
 
     * ``long_usd``, ``short_usd``, ``total_usd``: sums over the venue's OBSERVED bars; NaN

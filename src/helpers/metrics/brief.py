@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers import imbalance, marketmap, venues
 from helpers.dataset import Dataset
+from helpers.metrics import imbalance, marketmap, venues
 from helpers.present import KeyFigure
 
 
@@ -307,7 +307,7 @@ def cluster_analysis(
     break_depth: float = 0.03,
 ) -> ClusterResult:
     """Clusters for one base asset; the estimated map is built at the window's end."""
-    from helpers import clusters
+    from helpers.metrics import clusters
 
     weights = leverage_weights or {5: 0.2, 10: 0.3, 20: 0.3, 50: 0.2}
     ohlcv = _of_base(ds.ohlcv(), base)
@@ -459,7 +459,7 @@ def outlook_analysis(
     single_share: float = 0.5,
     deadband: float = 0.001,
 ) -> OutlookResult:
-    from helpers import clusters, outlook
+    from helpers.metrics import clusters, outlook
 
     bars = ds.bars()
     args = (ds.start, ds.end, ds.interval, ds.exchanges)

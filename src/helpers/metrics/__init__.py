@@ -1,0 +1,16 @@
+"""Metrics: one module per question a notebook answers, computed from the store's tables.
+
+* :mod:`~helpers.metrics.imbalance`: how lopsided long vs short liquidations are per bar;
+  the worst bar; spikes (notebook 01).
+* :mod:`~helpers.metrics.venues`: which venues carry the liquidations and how complete each
+  venue's data is (02).
+* :mod:`~helpers.metrics.marketmap`: is the broad market risk-off (03).
+* :mod:`~helpers.metrics.clusters`: where liquidations cluster by price, local lows, and the
+  ESTIMATED open liquidation map (04).
+* :mod:`~helpers.metrics.outlook`: is stress turning into weakness (05).
+* :mod:`~helpers.metrics.brief`: each notebook's analysis in one call and the key figures
+  it reports; the summary notebook (00) calls the same functions.
+
+Metrics read tables and return tables or small dataclasses; they never draw (that is
+:mod:`helpers.plots`) and never fetch (that is :mod:`helpers.sources`).
+"""
