@@ -10,6 +10,7 @@ import pytest
 
 from helpers.errors import UserError
 from helpers.metrics import clusters as c
+from helpers.metrics import liquidation_map as lm
 
 T0 = pd.Timestamp("2025-01-01 00:00", tz="UTC")
 H = pd.Timedelta("1h")
@@ -250,10 +251,10 @@ def test_largest_clusters_by_side_skips_empty_bins_and_handles_no_support():
 
 def test_liquidation_price_formulas():
     # long 100 at 10x, mmr 0.5%: 100 * (1 - 0.1 + 0.005) = 90.5; short: 100 * (1 + 0.1 - 0.005)
-    assert c.liquidation_price(100.0, 10.0, "long", 0.005) == pytest.approx(90.5)
-    assert c.liquidation_price(100.0, 10.0, "short", 0.005) == pytest.approx(109.5)
+    assert lm.liquidation_price(100.0, 10.0, "long", 0.005) == pytest.approx(90.5)
+    assert lm.liquidation_price(100.0, 10.0, "short", 0.005) == pytest.approx(109.5)
     with pytest.raises(UserError):
-        c.liquidation_price(100.0, 10.0, "buy", 0.005)
+        lm.liquidation_price(100.0, 10.0, "buy", 0.005)
 
 
 def _oi(rows: list[tuple[int, str, str, float]]) -> pd.DataFrame:
@@ -277,18 +278,18 @@ def test_open_interest_at_takes_the_last_fresh_sample_and_sums_symbols():
         ]
     )
     at = T0 + H
-    got = c.open_interest_at(oi, at, max_age="30min")
+    got = lm.open_interest_at(oi, at, max_age="30min")
     # okx: 110 (10 min old) + 5 (5 min old); bybit's sample is 60 min old -> missing
     assert got["okx"] == 115.0 and math.isnan(got["bybit"])
-    assert c.open_interest_at(oi, at)["bybit"] == 70.0
-    assert math.isnan(c.total_open_interest_at(oi, at, max_age="30min"))
-    assert c.total_open_interest_at(oi, at) == 185.0
+    assert lm.open_interest_at(oi, at)["bybit"] == 70.0
+    assert math.isnan(lm.total_open_interest_at(oi, at, max_age="30min"))
+    assert lm.total_open_interest_at(oi, at) == 185.0
 
 
 def test_open_interest_at_a_venue_with_one_symbol_missing_is_nan():
     oi = _oi([(0, "okx", "BTC/USDT:USDT", 100.0), (0, "okx", "BTC/USDC:USDC", 5.0)])
     oi = pd.concat([oi, _oi([(90, "okx", "BTC/USDT:USDT", 120.0)])])
-    got = c.open_interest_at(oi, T0 + 2 * H, max_age="45min")
+    got = lm.open_interest_at(oi, T0 + 2 * H, max_age="45min")
     # USDT sample at 01:30 is fresh, USDC sample at 00:00 is stale -> the venue is unknown
     assert math.isnan(got["okx"])
 
@@ -296,7 +297,7 @@ def test_open_interest_at_a_venue_with_one_symbol_missing_is_nan():
 def test_open_interest_refuses_two_coins():
     oi = _oi([(0, "okx", "BTC/USDT:USDT", 1.0), (0, "okx", "ETH/USDT:USDT", 1.0)])
     with pytest.raises(UserError, match="several base currencies"):
-        c.open_interest_at(oi, T0)
+        lm.open_interest_at(oi, T0)
 
 
 def _entry_grid() -> pd.DataFrame:
@@ -314,25 +315,25 @@ def _entry_grid() -> pd.DataFrame:
 
 
 def test_entry_prices_are_typical_prices_weighted_by_volume():
-    entries = c.entry_prices(_entry_grid(), at=T0 + 3 * H, lookback="3h")
+    entries = lm.entry_prices(_entry_grid(), at=T0 + 3 * H, lookback="3h")
     assert entries["entry_price"].tolist() == pytest.approx([100.0, 110.0])
     assert entries["weight"].tolist() == pytest.approx([0.25, 0.75])
-    only_last = c.entry_prices(_entry_grid(), at=T0 + 3 * H, lookback="2h")
+    only_last = lm.entry_prices(_entry_grid(), at=T0 + 3 * H, lookback="2h")
     assert only_last["entry_price"].tolist() == pytest.approx([110.0])
-    assert c.entry_prices(_entry_grid(), at=T0, lookback="3h").empty
+    assert lm.entry_prices(_entry_grid(), at=T0, lookback="3h").empty
 
 
 def test_entry_prices_without_volume_is_an_error():
     grid = _entry_grid().assign(volume=0.0)
     with pytest.raises(UserError, match="no traded volume"):
-        c.entry_prices(grid, at=T0 + 3 * H, lookback="3h")
+        lm.entry_prices(grid, at=T0 + 3 * H, lookback="3h")
 
 
 AT = T0 + 3 * H
 
 
 def _levels(drop_crossed: bool, oi_usd: float = 1000.0) -> pd.DataFrame:
-    return c.open_liquidation_levels(
+    return lm.open_liquidation_levels(
         oi_usd,
         _entry_grid(),
         AT,
@@ -374,7 +375,7 @@ def test_cohorts_crossed_by_a_later_bar_are_dropped_and_oi_respread():
 
 
 def test_leverage_weights_are_normalised_and_validated():
-    lv = c.open_liquidation_levels(
+    lv = lm.open_liquidation_levels(
         1000.0, _entry_grid(), AT, {10: 1.0, 20: 3.0}, lookback="3h", drop_crossed=False
     )
     long_110 = lv[(lv["side"] == "long") & (lv["entry_price"].round(6) == 110.0)]
@@ -383,15 +384,15 @@ def test_leverage_weights_are_normalised_and_validated():
         {10.0: 500 * 0.75 * 0.25, 20.0: 500 * 0.75 * 0.75}
     )
     with pytest.raises(UserError, match="above 1x"):
-        c.open_liquidation_levels(1.0, _entry_grid(), AT, {1: 1.0}, lookback="3h")
+        lm.open_liquidation_levels(1.0, _entry_grid(), AT, {1: 1.0}, lookback="3h")
     with pytest.raises(UserError, match="non-negative"):
-        c.open_liquidation_levels(1.0, _entry_grid(), AT, {10: -1.0}, lookback="3h")
+        lm.open_liquidation_levels(1.0, _entry_grid(), AT, {10: -1.0}, lookback="3h")
     with pytest.raises(UserError, match="long share"):
-        c.open_liquidation_levels(1.0, _entry_grid(), AT, {10: 1.0}, long_share=1.5)
+        lm.open_liquidation_levels(1.0, _entry_grid(), AT, {10: 1.0}, long_share=1.5)
 
 
 def test_estimated_map_bins_levels_below_and_above_price_and_keeps_oi_total():
-    em = c.estimated_liquidation_map(_levels(drop_crossed=False), bin_width=10.0, last_price=105.0)
+    em = lm.estimated_liquidation_map(_levels(drop_crossed=False), bin_width=10.0, last_price=105.0)
     by_bin = em.set_index("bin_low")
     # long 150 at 90 -> [90,100), 450 at 99 -> [90,100); short 100 at 110 -> [110,120),
     # 300 at 121 -> [120,130)
@@ -409,38 +410,38 @@ def test_estimated_map_bins_levels_below_and_above_price_and_keeps_oi_total():
 def test_missing_open_interest_gives_levels_with_missing_notional():
     lv = _levels(drop_crossed=False, oi_usd=float("nan"))
     assert len(lv) == 4 and lv["notional_usd"].isna().all()
-    em = c.estimated_liquidation_map(lv, bin_width=10.0, last_price=105.0)
+    em = lm.estimated_liquidation_map(lv, bin_width=10.0, last_price=105.0)
     assert math.isnan(em.set_index("bin_low").loc[90.0, "long_usd"])
-    assert math.isnan(c.exposed_notional(lv, 100.0, 0.05).notional_usd)
+    assert math.isnan(lm.exposed_notional(lv, 100.0, 0.05).notional_usd)
     assert "open interest missing" in lv.attrs["model"]
 
 
 def test_no_bars_in_lookback_gives_no_levels_and_an_empty_map():
-    lv = c.open_liquidation_levels(1000.0, _entry_grid(), T0, {10: 1.0}, lookback="3h")
+    lv = lm.open_liquidation_levels(1000.0, _entry_grid(), T0, {10: 1.0}, lookback="3h")
     assert lv.empty
-    assert c.estimated_liquidation_map(lv, 10.0, 100.0).empty
-    assert c.exposed_notional(lv, 100.0, 0.05).notional_usd == 0.0
+    assert lm.estimated_liquidation_map(lv, 10.0, 100.0).empty
+    assert lm.exposed_notional(lv, 100.0, 0.05).notional_usd == 0.0
 
 
 def test_exposed_long_notional_below_a_support_and_short_above_a_resistance():
     lv = _levels(drop_crossed=False)
     # longs: 150 at 90, 450 at 99; support 100, 5% -> [95, 100] holds 450
-    five = c.exposed_notional(lv, level=100.0, depth=0.05)
+    five = lm.exposed_notional(lv, level=100.0, depth=0.05)
     assert (five.price_low, five.price_high) == pytest.approx((95.0, 100.0))
     assert five.notional_usd == pytest.approx(450.0) and five.kind == "estimated"
     # 11% -> [89, 100] holds both: 600
-    assert c.exposed_notional(lv, 100.0, 0.11).notional_usd == pytest.approx(600.0)
+    assert lm.exposed_notional(lv, 100.0, 0.11).notional_usd == pytest.approx(600.0)
     # the range includes the level itself: [98.01, 99] holds the 450 at 99
-    assert c.exposed_notional(lv, 99.0, 0.01).notional_usd == pytest.approx(450.0)
+    assert lm.exposed_notional(lv, 99.0, 0.01).notional_usd == pytest.approx(450.0)
     # shorts: 100 at 110, 300 at 121; resistance 120, 1% -> [120, 121.2] holds 300
-    assert c.exposed_notional(lv, 120.0, 0.01, side="short").notional_usd == pytest.approx(300.0)
+    assert lm.exposed_notional(lv, 120.0, 0.01, side="short").notional_usd == pytest.approx(300.0)
     with pytest.raises(UserError, match="depth"):
-        c.exposed_notional(lv, 100.0, 0.0)
+        lm.exposed_notional(lv, 100.0, 0.0)
 
 
 def test_realised_and_estimated_frames_are_labelled_differently():
     realised = c.liquidations_by_price(EVENTS, 10.0)
-    estimated = c.estimated_liquidation_map(_levels(False), 10.0, 105.0)
+    estimated = lm.estimated_liquidation_map(_levels(False), 10.0, 105.0)
     assert realised.attrs["kind"] != estimated.attrs["kind"]
     assert set(realised["kind"]) == {"realised"} and set(estimated["kind"]) == {"estimated"}
 
@@ -451,9 +452,9 @@ def test_demo_market_estimated_map_sums_to_open_interest(article_market):
     oi = tables["open_interest"][tables["open_interest"]["symbol"].str.startswith("BTC/")]
     start, end = pd.Timestamp("2025-11-10", tz="UTC"), pd.Timestamp("2025-11-17", tz="UTC")
     grid = c.price_grid(c.reference_bars(ohlcv), start, end)
-    total = c.total_open_interest_at(oi, end)
-    lv = c.open_liquidation_levels(total, grid, end, {5: 0.3, 10: 0.4, 25: 0.3})
-    em = c.estimated_liquidation_map(lv, 250.0, float(grid["close"].iloc[-1]))
+    total = lm.total_open_interest_at(oi, end)
+    lv = lm.open_liquidation_levels(total, grid, end, {5: 0.3, 10: 0.4, 25: 0.3})
+    em = lm.estimated_liquidation_map(lv, 250.0, float(grid["close"].iloc[-1]))
     assert total > 0
     assert em["total_usd"].sum() == pytest.approx(total)
     last = float(grid["close"].iloc[-1])
@@ -473,7 +474,7 @@ def test_a_long_cohort_whose_level_a_later_low_reached_is_gone():
             "volume": [1.0, 1.0],
         }
     )
-    lv = c.open_liquidation_levels(1000.0, grid, T0 + 2 * H, {10: 1.0}, lookback="2h", mmr=0.0)
+    lv = lm.open_liquidation_levels(1000.0, grid, T0 + 2 * H, {10: 1.0}, lookback="2h", mmr=0.0)
     longs = lv[lv["side"] == "long"]
     # bar 0 long: 100 * 0.9 = 90, reached by bar 1's low of 85 -> liquidated already;
     # bar 1 long: (100 + 85 + 95) / 3 * 0.9 = 84 carries all 500 of long OI

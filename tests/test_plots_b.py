@@ -12,6 +12,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from helpers.metrics import clusters as c
+from helpers.metrics import liquidation_map as lm
 from helpers.metrics import outlook as o
 from helpers.plots import clusters as pc
 from helpers.plots import outlook as po
@@ -128,10 +129,10 @@ def test_real_data_is_not_watermarked_and_names_its_source():
 
 def _estimated_map() -> pd.DataFrame:
     grid = _grid()
-    levels = c.open_liquidation_levels(
+    levels = lm.open_liquidation_levels(
         1e8, grid, END, {10: 0.5, 20: 0.5}, lookback="6h", drop_crossed=False
     )
-    return c.estimated_liquidation_map(levels, bin_width=2.0, last_price=98.5)
+    return lm.estimated_liquidation_map(levels, bin_width=2.0, last_price=98.5)
 
 
 def test_estimated_map_is_hatched_titled_as_a_model_and_states_its_assumptions():
@@ -162,8 +163,8 @@ def test_realised_and_estimated_bars_look_different():
 
 
 def test_estimated_map_with_no_levels():
-    empty = c.estimated_liquidation_map(
-        c.open_liquidation_levels(1e8, _grid(), T0, {10: 1.0}), 2.0, 98.5
+    empty = lm.estimated_liquidation_map(
+        lm.open_liquidation_levels(1e8, _grid(), T0, {10: 1.0}), 2.0, 98.5
     )
     fig = pc.plot_estimated_liquidation_map(empty, **CTX)
     assert not fig.axes[0].patches

@@ -5,8 +5,10 @@
 * :mod:`~helpers.metrics.venues`: which venues carry the liquidations and how complete each
   venue's data is (02).
 * :mod:`~helpers.metrics.marketmap`: is the broad market risk-off (03).
-* :mod:`~helpers.metrics.clusters`: where liquidations cluster by price, local lows, and the
-  ESTIMATED open liquidation map (04).
+* :mod:`~helpers.metrics.clusters`: where REALISED liquidations cluster by price, local lows
+  and support zones (04).
+* :mod:`~helpers.metrics.liquidation_map`: the ESTIMATED open liquidation map, modelled from
+  open interest and stated leverage assumptions; never summed with the realised (04).
 * :mod:`~helpers.metrics.outlook`: is stress turning into weakness (05).
 * :mod:`~helpers.metrics.brief`: each notebook's analysis in one call and the key figures
   it reports; the summary notebook (00) calls the same functions.

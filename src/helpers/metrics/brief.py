@@ -307,7 +307,7 @@ def cluster_analysis(
     break_depth: float = 0.03,
 ) -> ClusterResult:
     """Clusters for one base asset; the estimated map is built at the window's end."""
-    from helpers.metrics import clusters
+    from helpers.metrics import clusters, liquidation_map
 
     weights = leverage_weights or {5: 0.2, 10: 0.3, 20: 0.3, 50: 0.2}
     ohlcv = _of_base(ds.ohlcv(), base)
@@ -344,19 +344,19 @@ def cluster_analysis(
     )
     oi = _of_base(ds.open_interest(), base)
     at = ds.end
-    oi_usd = _num(clusters.total_open_interest_at(oi, at - pd.Timedelta(hours=1)))
+    oi_usd = _num(liquidation_map.total_open_interest_at(oi, at - pd.Timedelta(hours=1)))
     levels = est_map = exposure = None
     model = "no open interest at the window end: no estimated map"
     if oi_usd is not None and last_price is not None:
         kw = dict(lookback=lookback, long_share=long_share, mmr=mmr)
-        levels = clusters.open_liquidation_levels(oi_usd, grid, at, weights, **kw)
-        est_map = clusters.estimated_liquidation_map(levels, bin_width, last_price)
-        model = clusters.describe_model(oi_usd, at, weights, **kw)
+        levels = liquidation_map.open_liquidation_levels(oi_usd, grid, at, weights, **kw)
+        est_map = liquidation_map.estimated_liquidation_map(levels, bin_width, last_price)
+        model = liquidation_map.describe_model(oi_usd, at, weights, **kw)
         level = float(supports["level"].iloc[-1]) if len(supports) else last_price
         below = supports[supports["level"] < last_price] if len(supports) else supports
         if len(below):
             level = float(below["level"].max())
-        exposure = clusters.exposed_notional(levels, level, break_depth, "long")
+        exposure = liquidation_map.exposed_notional(levels, level, break_depth, "long")
     return ClusterResult(
         base,
         reference,

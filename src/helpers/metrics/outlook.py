@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.errors import UserError
-from helpers.metrics.clusters import oi_on_grid, require_one_base
+from helpers.metrics.clusters import require_one_base
+from helpers.metrics.liquidation_map import oi_on_grid
 from helpers.timegrid import interval_timedelta, window_grid
 
 TOTAL = "total"
@@ -250,7 +251,7 @@ def liquidations_to_oi(
     """Liquidated notional (long + short, USD) per bar over open interest at the bar's open.
 
     ``per_venue`` is :func:`liquidations_on_grid`; OI is taken as in
-    :func:`helpers.metrics.clusters.oi_on_grid`. One row per (ts, exchange) plus
+    :func:`helpers.metrics.liquidation_map.oi_on_grid`. One row per (ts, exchange) plus
     ``exchange == 'total'``, whose numerator and denominator are NaN unless every venue has
     both. ``ratio`` is a fraction, NaN where either is missing.
     Columns: ``ts``, ``exchange``, ``liquidations_usd``, ``oi_usd``, ``ratio``.
@@ -311,8 +312,8 @@ def oi_price_regimes(
     classify.
     ``open_interest`` must be of the grid's coin (one base currency, else :class:`UserError`);
     it is summed over ``exchanges`` (default all in the frame) at the bar's open and at its
-    close (the next open), each as in :func:`helpers.metrics.clusters.oi_on_grid`; the sum is NaN if
-    any venue is missing. ``oi_change = oi_end / oi_start - 1``,
+    close (the next open), each as in :func:`helpers.metrics.liquidation_map.oi_on_grid`; the
+    sum is NaN if any venue is missing. ``oi_change = oi_end / oi_start - 1``,
     ``price_change = close / open - 1``, ``regime`` from :func:`classify_oi_price`.
     Columns: ``ts``, ``oi_start_usd``, ``oi_end_usd``, ``oi_change``, ``open``, ``close``,
     ``price_change``, ``regime``.

@@ -160,7 +160,7 @@ def plot_estimated_liquidation_map(
 ) -> Figure:
     """The ESTIMATED open liquidation levels by price bin: hatched, titled as a model.
 
-    ``est_map`` is :func:`helpers.metrics.clusters.estimated_liquidation_map`; its
+    ``est_map`` is :func:`helpers.metrics.liquidation_map.estimated_liquidation_map`; its
     ``attrs["model"]``
     (every assumption) is printed under the chart. Long levels sit below the price, short
     levels above; ``last_price`` defaults to the map's own.
