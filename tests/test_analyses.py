@@ -6,7 +6,14 @@ import pandas as pd
 import pytest
 
 from helpers.dataset import Dataset
-from helpers.metrics import brief
+from helpers.metrics import (
+    clusters_analysis,
+    imbalance_analysis,
+    marketmap_analysis,
+    outlook_analysis,
+    summary_analysis,
+    venues_analysis,
+)
 from helpers.store import Store
 
 T0 = pd.Timestamp("2025-11-10", tz="UTC")
@@ -56,8 +63,8 @@ def _values(figures):
 
 
 def test_imbalance_figures_are_the_hand_computed_ones(short_squeeze):
-    r = brief.imbalance_analysis(short_squeeze, spike_k=5, spike_window=2)
-    v = _values(brief.imbalance_figures(r))
+    r = imbalance_analysis.imbalance_analysis(short_squeeze, spike_k=5, spike_window=2)
+    v = _values(imbalance_analysis.imbalance_figures(r))
     # worst long bar: hour 2 (bybit 4) vs hour 0 (1 + 2 = 3)
     assert v["worst_bar_ts"] == (T0 + 2 * H).isoformat()
     assert (v["worst_bar_long_usd"], v["worst_bar_short_usd"]) == (4.0, 0.0)
@@ -70,12 +77,12 @@ def test_imbalance_figures_are_the_hand_computed_ones(short_squeeze):
 
 
 def test_final_thoughts_say_what_the_numbers_say(short_squeeze):
-    imb = brief.imbalance_analysis(short_squeeze, 5, 2)
-    ven = brief.venue_analysis(short_squeeze, imb.spikes)
-    mkt = brief.market_analysis(short_squeeze)
-    clu = brief.cluster_analysis(short_squeeze)
-    out = brief.outlook_analysis(short_squeeze)
-    thoughts = brief.final_thoughts(imb, ven, mkt, clu, out)
+    imb = imbalance_analysis.imbalance_analysis(short_squeeze, 5, 2)
+    ven = venues_analysis.venue_analysis(short_squeeze, imb.spikes)
+    mkt = marketmap_analysis.market_analysis(short_squeeze)
+    clu = clusters_analysis.cluster_analysis(short_squeeze)
+    out = outlook_analysis.outlook_analysis(short_squeeze)
+    thoughts = summary_analysis.final_thoughts(imb, ven, mkt, clu, out)
     assert thoughts[0].startswith("Shorts were squeezed: only 16.7% of the $42")
     assert any("bybit carried the most longs ($6" in t for t in thoughts)
     assert any("top two venues (bybit, okx)" in t for t in thoughts)
@@ -85,26 +92,39 @@ def test_final_thoughts_say_what_the_numbers_say(short_squeeze):
 
 
 def test_absent_tables_give_missing_figures_not_zero(short_squeeze):
-    m = _values(brief.market_figures(brief.market_analysis(short_squeeze)))
+    m = _values(
+        marketmap_analysis.market_figures(marketmap_analysis.market_analysis(short_squeeze))
+    )
     assert m["btc_market_cap_usd"] is None and m["top_n"] == 0
     assert m["red_count"] is None and m["green_count"] is None, "no snapshot: unknown, not 0"
-    c = _values(brief.cluster_figures(brief.cluster_analysis(short_squeeze)))
+    c = _values(
+        clusters_analysis.cluster_figures(clusters_analysis.cluster_analysis(short_squeeze))
+    )
     assert c["last_price"] is None and c["exposed_long_usd_below_support"] is None
-    label = next(f.label for f in brief.cluster_figures(brief.cluster_analysis(short_squeeze)))
+    label = next(
+        f.label
+        for f in clusters_analysis.cluster_figures(
+            clusters_analysis.cluster_analysis(short_squeeze)
+        )
+    )
     assert label == "Asset analysed"
     exposure = [
         f
-        for f in brief.cluster_figures(brief.cluster_analysis(short_squeeze, break_depth=0.05))
+        for f in clusters_analysis.cluster_figures(
+            clusters_analysis.cluster_analysis(short_squeeze, break_depth=0.05)
+        )
         if f.name == "exposed_long_usd_below_support"
     ][0]
     assert exposure.label.endswith("by 5%")
-    o = _values(brief.outlook_figures(brief.outlook_analysis(short_squeeze)))
+    o = _values(outlook_analysis.outlook_figures(outlook_analysis.outlook_analysis(short_squeeze)))
     assert o["mean_funding_annualised_pct"] is None and o["stress_flag_last_bar"] is None
 
 
 def test_venue_figures_split_by_exchange(short_squeeze):
-    imb = brief.imbalance_analysis(short_squeeze, 5, 2)
-    v = _values(brief.venue_figures(brief.venue_analysis(short_squeeze, imb.spikes)))
+    imb = imbalance_analysis.imbalance_analysis(short_squeeze, 5, 2)
+    v = _values(
+        venues_analysis.venue_figures(venues_analysis.venue_analysis(short_squeeze, imb.spikes))
+    )
     assert (v["long_usd_okx"], v["long_usd_bybit"]) == (1.0, 6.0)
     assert v["top_long_venue"] == "bybit"
     assert v["top_long_venue_share_pct"] == pytest.approx(100 * 6 / 7)
@@ -112,28 +132,28 @@ def test_venue_figures_split_by_exchange(short_squeeze):
 
 def test_summary_figures_are_copies_of_the_detail_figures(demo_store):
     ds = Dataset.open(str(demo_store.root), "2025-11-12T00:00:00Z", "2025-11-14T00:00:00Z")
-    imb = brief.imbalance_analysis(ds)
+    imb = imbalance_analysis.imbalance_analysis(ds)
     parts = (
         imb,
-        brief.venue_analysis(ds, imb.spikes),
-        brief.market_analysis(ds),
-        brief.cluster_analysis(ds),
-        brief.outlook_analysis(ds),
+        venues_analysis.venue_analysis(ds, imb.spikes),
+        marketmap_analysis.market_analysis(ds),
+        clusters_analysis.cluster_analysis(ds),
+        outlook_analysis.outlook_analysis(ds),
     )
     detail = {}
     for fn, r in zip(
         (
-            brief.imbalance_figures,
-            brief.venue_figures,
-            brief.market_figures,
-            brief.cluster_figures,
-            brief.outlook_figures,
+            imbalance_analysis.imbalance_figures,
+            venues_analysis.venue_figures,
+            marketmap_analysis.market_figures,
+            clusters_analysis.cluster_figures,
+            outlook_analysis.outlook_figures,
         ),
         parts,
         strict=True,
     ):
         detail.update(_values(fn(r)))
-    summary = _values(brief.summary_figures(*parts))
+    summary = _values(summary_analysis.summary_figures(*parts))
     assert summary and all(detail[k] == v for k, v in summary.items())
 
 
@@ -162,10 +182,10 @@ def test_extended_dataset_starts_earlier_and_reads_afresh(short_squeeze):
 def test_one_venue_is_not_called_a_top_two(tmp_path):
     Store(tmp_path).write("liquidation_bars", _bars([(0, "okx", 8.0, 2.0), (1, "okx", 0.0, 0.0)]))
     ds = Dataset.open(str(tmp_path), T0.isoformat(), (T0 + 2 * H).isoformat())
-    imb = brief.imbalance_analysis(ds, 5, 2)
-    thoughts = brief.final_thoughts(
-        imb, brief.venue_analysis(ds, imb.spikes), brief.market_analysis(ds),
-        brief.cluster_analysis(ds), brief.outlook_analysis(ds),
+    imb = imbalance_analysis.imbalance_analysis(ds, 5, 2)
+    thoughts = summary_analysis.final_thoughts(
+        imb, venues_analysis.venue_analysis(ds, imb.spikes), marketmap_analysis.market_analysis(ds),
+        clusters_analysis.cluster_analysis(ds), outlook_analysis.outlook_analysis(ds),
     )  # fmt: skip
     assert "okx is the only venue with long liquidations ($8)." in thoughts
     assert thoughts[0].startswith("Deleveraging was long-heavy: 80.0% of the $10")
