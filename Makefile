@@ -25,8 +25,11 @@ demo: setup
 report: setup
 	$(PY) -m helpers report --params $(PARAMS) --data-dir $(DATA_DIR) $(ARGS)
 
+# The suite, plus every committed notebook run by nbval (--nbval-lax: a cell that raises fails)
+# on the demo store that `make report` uses; --dist loadfile keeps a notebook on one kernel.
 test: setup
-	$(PY) -m pytest -n 2 --dist loadfile $(ARGS)
+	$(PY) -m helpers demo --scenario article --seed $(SEED) --data-dir data/raw --if-absent
+	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax --ignore=tests/fixtures tests notebooks $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests notebooks benchmarks

@@ -44,6 +44,7 @@ from helpers.errors import UserError
 from helpers.files import exclusive_lock, write_text_atomic
 from helpers.sources import normalize
 from helpers.sources.retry import JunkResponse, RetryPolicy, call_with_retry
+from helpers.sources.venue_rules import quirks
 from helpers.store import Store
 
 log = logging.getLogger(__name__)
@@ -51,25 +52,6 @@ log = logging.getLogger(__name__)
 DEFAULT_DAYS = 7
 STATE_DIR = "_state"
 STATE_FILE = "resume.json"
-
-PAGE_LIMITS = {"liquidations": 500, "ohlcv": 1000, "open_interest": 500, "funding": 1000}
-LIQUIDATION_PAGE_LIMITS = {"gate": 1000, "bitfinex": 500, "htx": 100, "deribit": 100}
-VENUE_PAGE_LIMITS = {
-    ("bybit", "funding"): 200,
-    ("bybit", "open_interest"): 200,
-    ("okx", "funding"): 100,
-}
-"""Rows per request where a venue's documented maximum is below :data:`PAGE_LIMITS` and
-ccxt passes ``limit`` through unchecked (a larger one is refused, not truncated)."""
-TIME_RESOLUTION_MS = {"gate": 1000}
-"""Venues whose liquidation timestamps (and time filters) are whole seconds."""
-LIQUIDATION_WINDOW_MS = {"gate": 3_600_000, "htx": 2 * 3_600_000}
-"""The longest time window a venue's liquidation query accepts (Gate: ``to - from`` at
-most 3600 s; HTX: ``end_time - start_time`` at most 2 h)."""
-GLOBAL_LIQUIDATION_FEEDS = frozenset({"bitfinex"})
-"""Venues whose liquidation endpoint lists every market at once (ccxt then keeps the
-requested symbol's rows): whether a page was full, and the span it covers, are read from
-all of its rows."""
 
 UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
@@ -372,9 +354,7 @@ class Fetcher:
         override = self.config.exchange(exchange_id).page_limit
         if table in override:
             return override[table]
-        if table == "liquidations":
-            return LIQUIDATION_PAGE_LIMITS.get(exchange_id, PAGE_LIMITS[table])
-        return VENUE_PAGE_LIMITS.get((exchange_id, table), PAGE_LIMITS[table])
+        return quirks(exchange_id).page_limit(table)
 
     # -- order-agnostic paging: bars, open interest and funding
     def _forward_pages(
@@ -480,13 +460,16 @@ class Fetcher:
         the limit covers its window; a full page certainly covers the span strictly inside
         its first and last timestamps, and the two ends are fetched again as smaller
         windows. A full page within one time unit cannot be split and is kept as is.
-        Windows longer than the venue accepts (:data:`LIQUIDATION_WINDOW_MS`) are cut
-        first; for a feed of every market (:data:`GLOBAL_LIQUIDATION_FEEDS`) fullness and
+        Windows longer than the venue accepts (``liquidation_window_ms`` in
+        :mod:`~helpers.sources.venue_rules`) are cut
+        first; for a feed of every market (``global_liquidation_feed`` in
+        :mod:`~helpers.sources.venue_rules`) fullness and
         span are judged on all of the venue's rows, not only the symbol's."""
         ex_id = exchange.id
         limit = self._page_limit(ex_id, "liquidations")
-        res = TIME_RESOLUTION_MS.get(ex_id, 1)
-        stack = split_window(a, b, LIQUIDATION_WINDOW_MS.get(ex_id))[::-1]
+        venue = quirks(ex_id)
+        res = venue.time_resolution_ms
+        stack = split_window(a, b, venue.liquidation_window_ms)[::-1]
         while stack:
             lo, hi = stack.pop()
             raw, stamps = self._fetch_liquidations(exchange, symbol, lo, hi, limit)
@@ -571,9 +554,10 @@ def split_window(a: int, b: int, longest: int | None) -> list[tuple[int, int]]:
 
 def venue_row_stamps(exchange: Any, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Timestamps of every liquidation in the venue's last response: ``rows`` themselves,
-    except for a feed of every market (:data:`GLOBAL_LIQUIDATION_FEEDS`), whose whole
+    except for a feed of every market (``global_liquidation_feed`` in
+    :mod:`~helpers.sources.venue_rules`), whose whole
     payload is parsed again without ccxt's filter on the symbol."""
-    if exchange.id not in GLOBAL_LIQUIDATION_FEEDS:
+    if not quirks(exchange.id).global_liquidation_feed:
         return [int(r["timestamp"]) for r in rows]
     payload = exchange.last_json_response
     every = exchange.parse_liquidations(exchange.to_array(payload)) if payload else []
@@ -593,7 +577,7 @@ def forward_request(exchange_id: str, table: str, hi: int) -> dict[str, Any]:
     ``hi`` ms (exclusive): ``until`` = ``hi - 1`` (inclusive). okx funding: ccxt sends
     ``since`` as ``before`` only, and OKX then returns its latest records whatever the
     window, so the end is passed as OKX's own ``after`` (exclusive)."""
-    if exchange_id == "okx" and table == "funding":
+    if table == "funding" and quirks(exchange_id).funding_end_param == "after":
         return {"after": hi}
     return {"until": hi - 1}
 
@@ -605,11 +589,12 @@ def liquidation_request(exchange_id: str, lo: int, hi: int) -> tuple[int | None,
     SECONDS, so the window is passed as seconds directly. bitfinex: ``sort=1`` (oldest
     first; the venue's default is newest first). deribit: ``search_start_timestamp`` is the
     LATEST time searched back from, so the window end is passed there."""
-    if exchange_id in ("gate", "gateio"):
+    style = quirks(exchange_id).liquidation_request
+    if style == "seconds_from_to":
         return None, {"from": lo // 1000, "to": (hi - 1) // 1000}
-    if exchange_id == "bitfinex":
+    if style == "oldest_first":
         return lo, {"until": hi - 1, "sort": 1}
-    if exchange_id == "deribit":
+    if style == "search_back":
         return None, {"search_start_timestamp": hi - 1}
     return lo, {"until": hi - 1}
 
@@ -788,7 +773,6 @@ def funding_frame(rows: Sequence[Mapping[str, Any]], exchange_id: str, symbol: s
     return out
 
 
-INVERSE_OI_VALUE_IN_USD = frozenset({"bybit", "okx", "gate"})
 """Venues whose ccxt ``openInterestValue`` on inverse markets is in USD (Bybit: the USD
 contract count; OKX: ``oiUsd``; Gate: ``open_interest_usd``)."""
 
@@ -805,7 +789,8 @@ def open_interest_frame(
     Linear markets quoted in USD or a USD stablecoin: ccxt's ``openInterestValue``, else
     the base ``openInterestAmount`` times ``bar_opens`` at the row's time (the fetcher
     gives the open of the stored bar containing it), an estimate. Inverse markets: the
-    value where the venue gives it in USD (:data:`INVERSE_OI_VALUE_IN_USD`), else the
+    value where the venue gives it in USD (``oi_value_in_usd`` in
+    :mod:`~helpers.sources.venue_rules`), else the
     contract count times the USD contract size (Binance COIN-M's ``openInterestValue`` is
     in the base coin and is not used). NaN when none applies (the store then quarantines
     the row)."""
@@ -827,7 +812,7 @@ def _oi_usd(
     if market.get("quote") not in normalize.USD_QUOTES:
         return math.nan
     if market.get("inverse"):
-        if value is not None and exchange_id in INVERSE_OI_VALUE_IN_USD:
+        if value is not None and quirks(exchange_id).oi_value_in_usd:
             return value
         size = _float_or_none(market.get("contractSize"))
         return amount * size if amount is not None and size is not None else math.nan

@@ -54,11 +54,12 @@ from helpers import schema
 from helpers.errors import UserError
 from helpers.sources.normalize import normalize_liquidations
 from helpers.sources.retry import is_transient
+from helpers.sources.venue_rules import live_venues, quirks
 from helpers.store import Store
 
 log = logging.getLogger(__name__)
 
-LIVE_EXCHANGES = ("binanceusdm", "okx", "bybit")
+LIVE_EXCHANGES = live_venues()
 SINCE_MARGIN_MS = 5_000
 CACHE_LIMIT = 10_000
 TABLE = "liquidations"
@@ -87,15 +88,17 @@ Watch = Callable[[Any, int | None], Awaitable[list[dict[str, Any]]]]
 
 def watcher(stream: Stream) -> Watch:
     """The ccxt.pro call that waits for ``stream``'s next liquidations (since ``since`` ms)."""
-    if stream.exchange == "bybit":
-        if stream.symbol is None:
-            raise UserError("bybit streams liquidations per symbol: configure symbols")
-        return lambda ex, since: ex.watch_liquidations(stream.symbol, since)
-    if stream.exchange == "okx":
+    style = quirks(stream.exchange).live_stream
+    if style == "per_symbol":
+        symbol = stream.symbol
+        if symbol is None:
+            raise UserError(f"{stream.exchange} streams liquidations per symbol: configure symbols")
+        return lambda ex, since: ex.watch_liquidations(symbol, since)
+    if style == "all_swaps":
         return lambda ex, since: ex.watch_liquidations_for_symbols(
             None, since, None, {"type": "swap"}
         )
-    if stream.exchange == "binanceusdm":
+    if style == "all_markets":
         return lambda ex, since: ex.watch_liquidations_for_symbols(None, since)
     raise UserError(
         f"no live liquidation stream for {stream.exchange!r}; choose from {LIVE_EXCHANGES}"
