@@ -38,3 +38,34 @@ def test_one_minute_is_a_minute_not_a_month():
 def test_as_utc_takes_naive_as_utc_and_converts_offsets():
     assert tg.as_utc("2025-11-10 01:00") == T0 + H
     assert tg.as_utc("2025-11-10T03:00:00+02:00") == T0 + H
+
+
+def test_window_of_checks_bounds_and_interval_and_converts_to_utc():
+    w = tg.Window.of("2025-11-10T01:00:00+01:00", "2025-11-10T03:00", ["okx"], None, "1h")
+    assert w.start == pd.Timestamp("2025-11-10T00:00", tz="UTC")
+    assert w.end == pd.Timestamp("2025-11-10T03:00", tz="UTC")
+    assert w.exchanges == ("okx",) and w.symbols is None
+    assert list(w.grid()) == list(pd.date_range("2025-11-10", periods=3, freq="h", tz="UTC"))
+    for bad in [("2025-11-10", "2025-11-10"), ("2025-11-11", "2025-11-10"), ("soon", "later")]:
+        with pytest.raises(UserError):
+            tg.Window.of(*bad)
+    with pytest.raises(UserError, match="interval"):
+        tg.Window.of("2025-11-10", "2025-11-11", interval="7m")
+
+
+def test_window_extended_and_sources():
+    w = tg.Window.of("2025-11-10T06:00Z", "2025-11-10T08:00Z", interval="1h")
+    assert w.extended(3).start == pd.Timestamp("2025-11-10T03:00", tz="UTC")
+    assert w.extended(3).end == w.end
+    assert not w.simulated
+    shown = w.with_sources(["demo", "ccxt:okx", "demo"])
+    assert shown.sources == ("ccxt:okx", "demo") and shown.simulated
+
+
+def test_dataset_window_carries_its_selection_and_sources(demo_store):
+    from helpers.dataset import Dataset
+
+    ds = Dataset.open(str(demo_store.root), "2025-11-12", "2025-11-13", ["okx"], None, "1h")
+    w = ds.window
+    assert (w.start, w.end, w.exchanges, w.interval) == (ds.start, ds.end, ("okx",), "1h")
+    assert w.sources == ("demo",) and w.simulated

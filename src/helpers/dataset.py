@@ -16,9 +16,8 @@ from functools import cached_property
 import pandas as pd
 
 from helpers.aggregate import load_bars, price_bins
-from helpers.errors import UserError
 from helpers.store import Store
-from helpers.timegrid import check_interval, interval_timedelta, to_utc
+from helpers.timegrid import Window, interval_timedelta
 
 
 @dataclass(frozen=True)
@@ -44,21 +43,8 @@ class Dataset:
         interval: str = "1h",
     ) -> Dataset:
         """Check the parameters (one-line :class:`UserError` when wrong) and open the store."""
-        try:
-            s, e = to_utc(start), to_utc(end)
-        except ValueError as exc:
-            raise UserError(f"bad start/end: {exc}") from None
-        if s is None or e is None or e <= s:
-            raise UserError(f"the window needs start < end, got {start!r} .. {end!r}")
-        check_interval(interval)
-        return cls(
-            Store(data_dir),
-            s,
-            e,
-            tuple(exchanges) if exchanges is not None else None,
-            tuple(symbols) if symbols is not None else None,
-            interval,
-        )
+        w = Window.of(start, end, exchanges, symbols, interval)
+        return cls(Store(data_dir), w.start, w.end, w.exchanges, w.symbols, w.interval)
 
     def extended(self, bars: int) -> Dataset:
         """The same selection starting ``bars`` intervals earlier (history for trailing tests)."""
@@ -121,6 +107,14 @@ class Dataset:
     @property
     def simulated(self) -> bool:
         return "demo" in self.sources
+
+    @property
+    def window(self) -> Window:
+        """The window, selection, interval and sources of this dataset: the context that
+        metric and plot functions take."""
+        return Window(
+            self.start, self.end, self.exchanges, self.symbols, self.interval, self.sources
+        )
 
     def venues(self) -> list[str]:
         """The requested exchanges, or every exchange with bars in the window."""
