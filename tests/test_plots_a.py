@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from factories import win
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -97,12 +98,12 @@ def assert_title_and_watermark(fig: Figure, *what: str) -> None:
 
 def test_figures_are_not_registered_with_pyplot(table):
     before = plt.get_fignums()
-    pim.plot_mirrored_bars(table, T0, END, EXCHANGES, ["demo"])
+    pim.plot_mirrored_bars(table, win(T0, END, EXCHANGES, ["demo"]))
     assert plt.get_fignums() == before
 
 
 def test_mirrored_bars_heights_are_the_data_and_missing_hours_are_shaded(table):
-    fig = pim.plot_mirrored_bars(table, T0, END, EXCHANGES, ["demo"])
+    fig = pim.plot_mirrored_bars(table, win(T0, END, EXCHANGES, ["demo"]))
     longs, shorts = bars_by_gid(fig, "long"), bars_by_gid(fig, "short")
     # observed hours 0, 2, 3: longs 30 + 10 = 40M, 0, 5 + 1 = 6M; shorts drawn negative
     assert [b.get_height() for b in longs] == [40e6, 0.0, 6e6]
@@ -121,13 +122,13 @@ def test_mirrored_bars_heights_are_the_data_and_missing_hours_are_shaded(table):
 
 
 def test_real_source_has_no_simulated_watermark(table):
-    fig = pim.plot_mirrored_bars(table, T0, END, EXCHANGES, ["binance-ws"])
+    fig = pim.plot_mirrored_bars(table, win(T0, END, EXCHANGES, ["binance-ws"]))
     assert "source: binance-ws" in fig.get_suptitle()
     assert not any(t.get_text() == "SIMULATED DATA" for t in fig.texts)
 
 
 def test_dominance_bars_start_at_fifty_percent_and_net_bars_are_the_delta(table):
-    fig = pim.plot_dominance_delta(table, T0, END, EXCHANGES, ["demo"])
+    fig = pim.plot_dominance_delta(table, win(T0, END, EXCHANGES, ["demo"]))
     dom = bars_by_gid(fig, "dominance")
     # hour 0: 40 / (40 + 3) ; hour 2: 0 / 0 undefined (no bar); hour 3: 6 / (6 + 8)
     assert [b.get_y() for b in dom] == [0.5, 0.5]
@@ -139,7 +140,7 @@ def test_dominance_bars_start_at_fifty_percent_and_net_bars_are_the_delta(table)
 
 
 def test_cumulative_lines_step_at_bar_close_and_run_flat_through_missing(table):
-    fig = pim.plot_cumulative(im.cumulative_sides(table), T0, END, EXCHANGES, ["demo"])
+    fig = pim.plot_cumulative(im.cumulative_sides(table), win(T0, END, EXCHANGES, ["demo"]))
     ax = fig.axes[0]
     long_line = next(line for line in ax.lines if line.get_gid() == "cum_long")
     # edges at 00, 01, 02, 03, 04: 0 at the start, then 40, 40 (missing), 40, 46 (M)
@@ -169,9 +170,9 @@ def test_format_spike_table():
 def test_plots_of_an_all_missing_window_draw_no_bars():
     t = im.imbalance_table(schema.empty("liquidation_bars"), T0, END)
     for fig in (
-        pim.plot_mirrored_bars(t, T0, END, None, []),
-        pim.plot_dominance_delta(t, T0, END, None, []),
-        pim.plot_cumulative(im.cumulative_sides(t), T0, END, None, []),
+        pim.plot_mirrored_bars(t, win(T0, END, None, [])),
+        pim.plot_dominance_delta(t, win(T0, END, None, [])),
+        pim.plot_cumulative(im.cumulative_sides(t), win(T0, END, None, [])),
     ):
         assert not bars_by_gid(fig, "long") and not bars_by_gid(fig, "net")
         assert spans(fig, "missing")  # the whole window is shaded as missing
@@ -181,7 +182,7 @@ def test_plots_of_an_all_missing_window_draw_no_bars():
 
 def test_one_hour_window_plots():
     t = im.imbalance_table(make_bars([(0, "okx", 2e6, 1e6)]), T0, h(1))
-    fig = pim.plot_mirrored_bars(t, T0, h(1), ["okx"], ["demo"])
+    fig = pim.plot_mirrored_bars(t, win(T0, h(1), ["okx"], ["demo"]))
     assert [b.get_height() for b in bars_by_gid(fig, "long")] == [2e6]
     fig.canvas.draw()
 
@@ -191,7 +192,7 @@ def test_venue_totals_bars_and_no_data_label():
     bars = make_bars(ROWS)
     totals = vn.venue_totals(bars, T0, END, exchanges=[*EXCHANGES, "gate"])
     spikes = vn.venue_totals(bars, T0, END, exchanges=[*EXCHANGES, "gate"], at=[h(3)])
-    fig = pvn.plot_venue_totals(totals, T0, END, EXCHANGES, ["demo"], spike_totals=spikes)
+    fig = pvn.plot_venue_totals(totals, win(T0, END, EXCHANGES, ["demo"]), spike_totals=spikes)
     whole, inside = fig.axes[0], fig.axes[1]
 
     def heights(ax, gid):
@@ -210,7 +211,7 @@ def test_venue_totals_bars_and_no_data_label():
 
 def test_venue_shares_are_stacked_fractions():
     totals = vn.venue_totals(make_bars(ROWS), T0, END, exchanges=[*EXCHANGES, "gate"])
-    fig = pvn.plot_venue_shares(totals, T0, END, EXCHANGES, ["demo"])
+    fig = pvn.plot_venue_shares(totals, win(T0, END, EXCHANGES, ["demo"]))
     ax = fig.axes[0]
     b = [p for p in ax.patches if p.get_gid() == "share:binanceusdm"]
     o = [p for p in ax.patches if p.get_gid() == "share:okx"]
@@ -241,7 +242,7 @@ def test_coverage_strip_shows_missing_differently_from_zero():
     )
     assert bad.empty
     mask = vn.venue_gap_mask(gaps, T0, END, exchanges=EXCHANGES)
-    fig = pvn.plot_coverage_strip(hourly, T0, END, EXCHANGES, ["demo"], gap_mask=mask)
+    fig = pvn.plot_coverage_strip(hourly, win(T0, END, EXCHANGES, ["demo"]), gap_mask=mask)
     ax = fig.axes[0]
     mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
     data = mesh.get_array().reshape(2, 4)
@@ -263,7 +264,7 @@ def test_coverage_strip_shows_missing_differently_from_zero():
 
 def test_coverage_strip_of_an_empty_window_draws():
     hourly = vn.venue_hourly(schema.empty("liquidation_bars"), T0, END, exchanges=["okx"])
-    fig = pvn.plot_coverage_strip(hourly, T0, END, ["okx"], [])
+    fig = pvn.plot_coverage_strip(hourly, win(T0, END, ["okx"], []))
     mesh = next(c for c in fig.axes[0].collections if isinstance(c, QuadMesh))
     assert np.ma.getmaskarray(mesh.get_array()).all()
     fig.canvas.draw()
@@ -293,7 +294,7 @@ def top() -> pd.DataFrame:
 
 
 def test_treemap_areas_colours_and_labels(top):
-    fig = pmm.plot_market_treemap(top, T0, END, ["demo"])
+    fig = pmm.plot_market_treemap(top, win(T0, END, None, ["demo"]))
     ax = fig.axes[0]
     tiles = {
         p.get_gid().split(":")[1]: p for p in ax.patches if str(p.get_gid()).startswith("tile:")
@@ -331,6 +332,8 @@ def test_tile_label_and_norm_edge_cases():
 
 
 def test_treemap_of_an_empty_snapshot_draws():
-    fig = pmm.plot_market_treemap(mm.top_by_cap(schema.empty("market_caps")), T0, END, [])
+    fig = pmm.plot_market_treemap(
+        mm.top_by_cap(schema.empty("market_caps")), win(T0, END, None, [])
+    )
     assert "no snapshot" in fig.get_suptitle()
     fig.canvas.draw()

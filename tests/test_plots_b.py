@@ -9,6 +9,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
+from factories import win
 from matplotlib.figure import Figure
 
 from helpers.metrics import clusters as c
@@ -80,7 +81,7 @@ def test_realised_histogram_draws_each_bin_beside_the_price_path():
         {"level": [97.0], "zone_low": [97.0], "zone_high": [97.5], "touches": [2]}
     )
     fig = pc.plot_liquidations_by_price(
-        _grid(), by_price, supports=supports, last_price=98.5, **CTX
+        _grid(), by_price, supports=supports, last_price=98.5, window=win(**CTX)
     )
     ax_px, ax_liq = fig.axes
     longs, shorts = _patches(ax_liq, "long"), _patches(ax_liq, "short")
@@ -112,7 +113,7 @@ def test_realised_histogram_draws_each_bin_beside_the_price_path():
 
 def test_realised_histogram_with_no_liquidations_says_so():
     empty = c.liquidations_by_price(_events().iloc[0:0], bin_width=1.0)
-    fig = pc.plot_liquidations_by_price(_grid(), empty, **CTX)
+    fig = pc.plot_liquidations_by_price(_grid(), empty, window=win(**CTX))
     ax_liq = fig.axes[1]
     assert not ax_liq.patches
     assert any("no liquidations" in t.get_text() for t in ax_liq.texts)
@@ -120,7 +121,9 @@ def test_realised_histogram_with_no_liquidations_says_so():
 
 def test_real_data_is_not_watermarked_and_names_its_source():
     by_price = c.liquidations_by_price(_events(), bin_width=1.0)
-    fig = pc.plot_liquidations_by_price(_grid(), by_price, **{**CTX, "sources": ["binance"]})
+    fig = pc.plot_liquidations_by_price(
+        _grid(), by_price, window=win(**{**CTX, "sources": ["binance"]})
+    )
     assert not _watermarked(fig) and "source: binance" in _title(fig)
 
 
@@ -137,7 +140,7 @@ def _estimated_map() -> pd.DataFrame:
 
 def test_estimated_map_is_hatched_titled_as_a_model_and_states_its_assumptions():
     em = _estimated_map()
-    fig = pc.plot_estimated_liquidation_map(em, **CTX)
+    fig = pc.plot_estimated_liquidation_map(em, window=win(**CTX))
     ax = fig.axes[0]
     longs, shorts = _patches(ax, "long"), _patches(ax, "short")
     assert [p.get_width() for p in longs] == em["long_usd"].tolist()
@@ -155,9 +158,9 @@ def test_estimated_map_is_hatched_titled_as_a_model_and_states_its_assumptions()
 
 def test_realised_and_estimated_bars_look_different():
     real = pc.plot_liquidations_by_price(
-        _grid(), c.liquidations_by_price(_events(), 1.0), **CTX
+        _grid(), c.liquidations_by_price(_events(), 1.0), window=win(**CTX)
     ).axes[1]
-    est = pc.plot_estimated_liquidation_map(_estimated_map(), **CTX).axes[0]
+    est = pc.plot_estimated_liquidation_map(_estimated_map(), window=win(**CTX)).axes[0]
     assert not any(p.get_hatch() for p in real.patches)
     assert all(p.get_hatch() for p in est.patches)
 
@@ -166,7 +169,7 @@ def test_estimated_map_with_no_levels():
     empty = lm.estimated_liquidation_map(
         lm.open_liquidation_levels(1e8, _grid(), T0, {10: 1.0}), 2.0, 98.5
     )
-    fig = pc.plot_estimated_liquidation_map(empty, **CTX)
+    fig = pc.plot_estimated_liquidation_map(empty, window=win(**CTX))
     assert not fig.axes[0].patches
     assert any("no estimated levels" in t.get_text() for t in fig.axes[0].texts)
 
@@ -196,7 +199,7 @@ def _flagged() -> pd.DataFrame:
 
 def test_rolling_chart_draws_the_rolling_values_with_gaps_and_flags():
     frame = _flagged()
-    fig = po.plot_liquidations_vs_range(frame, window=1, **CTX)
+    fig = po.plot_liquidations_vs_range(frame, window=win(**CTX), rolling_window=1)
     ax_liq, ax_rng = fig.axes
     lines = {ln.get_gid(): ln for ax in fig.axes for ln in ax.get_lines()}
     np.testing.assert_array_equal(lines["long_roll"].get_ydata(), frame["long_usd_roll"])
@@ -238,7 +241,7 @@ def test_quadrant_chart_places_each_bar_and_counts_the_missing():
     )
     regimes["regime"] = o.classify_oi_price(regimes["oi_change"], regimes["price_change"], 0.001)
     regimes.attrs["deadband"] = 0.001
-    fig = po.plot_oi_price_quadrants(regimes, **CTX)
+    fig = po.plot_oi_price_quadrants(regimes, window=win(**CTX))
     ax = fig.axes[0]
     points = {col.get_gid(): col.get_offsets().tolist() for col in ax.collections}
     assert points == {
@@ -272,7 +275,9 @@ def test_funding_chart_plots_annualised_rates_and_breaks_at_gaps():
         }
     )
     annual = o.annualised_funding(funding, {"okx": 8, "hl": 1})
-    fig = po.plot_funding(annual, **{**CTX, "exchanges": ["okx", "hl"], "end": T0 + 40 * H})
+    fig = po.plot_funding(
+        annual, window=win(**{**CTX, "exchanges": ["okx", "hl"], "end": T0 + 40 * H})
+    )
     ax = fig.axes[0]
     lines = {ln.get_gid(): ln for ln in ax.get_lines()}
     # okx: 0.0001 * 8760 / 8 = 0.1095, 0.219, then a 24 h gap (> 1.5 periods) -> NaN break
@@ -292,7 +297,7 @@ def test_funding_chart_without_data():
             {"ts": pd.Series(dtype="datetime64[us, UTC]"), "exchange": [], "symbol": [], "rate": []}
         )
     )
-    fig = po.plot_funding(empty, **CTX)
+    fig = po.plot_funding(empty, window=win(**CTX))
     assert not [ln for ln in fig.axes[0].get_lines() if ln.get_gid()]
     assert any("no funding data" in t.get_text() for t in fig.axes[0].texts)
 
@@ -306,6 +311,6 @@ def test_funding_lines_name_the_symbol_only_when_a_venue_has_several():
             "rate": [0.0001, 0.0002, 0.0001, 0.0002],
         }
     )
-    fig = po.plot_funding(o.annualised_funding(funding), **CTX)
+    fig = po.plot_funding(o.annualised_funding(funding), window=win(**CTX))
     labels = sorted(ln.get_label() for ln in fig.axes[0].get_lines() if ln.get_gid())
     assert labels == ["okx BTC/USDC:USDC", "okx BTC/USDT:USDT"]

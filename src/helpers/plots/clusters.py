@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers.plots import style
-from helpers.timegrid import interval_timedelta
+from helpers.timegrid import Window, interval_timedelta
 
 MISSING_LABEL = "no data (missing, not zero)"
 SUPPORT_COLOR = "#8c564b"
@@ -89,14 +89,10 @@ def _barh_sides(ax: Axes, by_price: pd.DataFrame, *, estimated: bool) -> None:
 def plot_liquidations_by_price(
     grid: pd.DataFrame,
     by_price: pd.DataFrame,
+    window: Window,
     *,
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
     supports: pd.DataFrame | None = None,
     last_price: float | None = None,
-    interval: str = "1h",
 ) -> Figure:
     """Price path (left) beside REALISED liquidation notional by price bin (right).
 
@@ -106,6 +102,13 @@ def plot_liquidations_by_price(
     :func:`helpers.metrics.clusters.support_zones`. The two
     panels share the price axis; support levels/zones and the last price cross both.
     """
+    start, end, exchanges, sources, interval = (
+        window.start,
+        window.end,
+        window.exchanges,
+        window.sources,
+        window.interval,
+    )
     sources = list(sources)
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     ax_px, ax_liq = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1])
@@ -150,11 +153,8 @@ def plot_liquidations_by_price(
 
 def plot_estimated_liquidation_map(
     est_map: pd.DataFrame,
+    window: Window,
     *,
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
     last_price: float | None = None,
     supports: pd.DataFrame | None = None,
 ) -> Figure:
@@ -165,6 +165,7 @@ def plot_estimated_liquidation_map(
     (every assumption) is printed under the chart. Long levels sit below the price, short
     levels above; ``last_price`` defaults to the map's own.
     """
+    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
     sources = list(sources)
     if last_price is None:
         last_price = est_map.attrs.get("last_price")

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from helpers.plots import style
 from helpers.plots.style import finish_figure
-from helpers.timegrid import interval_timedelta
+from helpers.timegrid import Window, interval_timedelta
 
 MISSING_COLOR = "#b0b0b0"
 PARTIAL_COLOR = "#f6e3a1"
@@ -95,16 +95,19 @@ def shade_coverage(ax: Axes, table: pd.DataFrame, interval: str) -> None:
 
 def plot_mirrored_bars(
     table: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
-    interval: str = "1h",
+    window: Window,
 ) -> Figure:
     """Longs liquidated as bars up, shorts as bars down (US dollars, axis in $M), per bar.
 
     Only observed bars are drawn; missing bars are shaded grey, partial bars pale yellow.
     """
+    start, end, exchanges, sources, interval = (
+        window.start,
+        window.end,
+        window.exchanges,
+        window.sources,
+        window.interval,
+    )
     fig, (ax,) = new_figure()
     seen = table[~table["missing"]]
     x = date_numbers(seen.index)
@@ -143,15 +146,18 @@ def plot_mirrored_bars(
 
 def plot_dominance_delta(
     table: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
-    interval: str = "1h",
+    window: Window,
 ) -> Figure:
     """Top: long dominance L/(L+S) per bar in %, drawn as bars up or down from the 50 % line
     (no bar where it is undefined or the bar is missing). Bottom: net delta L - S per bar in
     $M (positive: more longs liquidated)."""
+    start, end, exchanges, sources, interval = (
+        window.start,
+        window.end,
+        window.exchanges,
+        window.sources,
+        window.interval,
+    )
     fig, (top, bottom) = new_figure(2, height=6.5)
     width = bar_width(interval)
     defined = table[table["long_dominance"].notna()]
@@ -189,15 +195,18 @@ def plot_dominance_delta(
 
 def plot_cumulative(
     cumulative: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
-    interval: str = "1h",
+    window: Window,
 ) -> Figure:
     """Running long and short US dollars over the window ($M), from
     :func:`helpers.metrics.imbalance.cumulative_sides`, as steps: each bar's total applies from the
     bar's CLOSE. Missing bars are shaded; they add nothing, so the line runs flat through them."""
+    start, end, exchanges, sources, interval = (
+        window.start,
+        window.end,
+        window.exchanges,
+        window.sources,
+        window.interval,
+    )
     fig, (ax,) = new_figure()
     x_edges = date_numbers(cumulative.index)
     if len(x_edges):

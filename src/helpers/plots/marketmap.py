@@ -23,6 +23,7 @@ from matplotlib.patches import Rectangle
 from helpers.plots import style
 from helpers.plots.imbalance import MISSING_COLOR
 from helpers.plots.style import finish_figure
+from helpers.timegrid import Window
 
 CMAP = "RdYlGn"
 WIDTH, HEIGHT = 100.0, 60.0
@@ -61,15 +62,14 @@ def _tile_color(change: float, cmap: Colormap, norm: TwoSlopeNorm) -> tuple[floa
 
 def plot_market_treemap(
     top: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    sources: Iterable[str],
+    window: Window,
     coverage: str = "market-wide caps",
 ) -> Figure:
     """Treemap of ``top`` (largest first): tile area proportional to ``market_cap_usd``,
     colour by ``change_24h_pct`` on a diverging scale centred at 0, labels
     ``BTC / $1.70T / -2.1%``, colourbar in %. The snapshot time is in the title; ``coverage``
     stands where the venues go in other titles."""
+    start, end, sources = window.start, window.end, window.sources
     fig = Figure(figsize=(11, 6.8), layout="constrained")
     ax = fig.subplots()
     cmap = mpl.colormaps[CMAP]

@@ -6,8 +6,6 @@ as a gap in a line, never drawn as zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -15,7 +13,7 @@ from matplotlib.patches import Rectangle
 
 from helpers.plots import style
 from helpers.plots.clusters import shade_missing
-from helpers.timegrid import interval_timedelta
+from helpers.timegrid import Window, interval_timedelta
 
 STRESS_COLOR = "#ff7f0e"
 REGIME_COLORS = {
@@ -43,13 +41,9 @@ def _runs(ts: pd.Series, flags: pd.Series) -> list[tuple[pd.Timestamp, pd.Timest
 
 def plot_liquidations_vs_range(
     frame: pd.DataFrame,
+    window: Window,
     *,
-    window: int,
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
-    interval: str = "1h",
+    rolling_window: int,
 ) -> Figure:
     """Rolling long and short liquidations (top) against the rolling price range (bottom).
 
@@ -57,6 +51,13 @@ def plot_liquidations_vs_range(
     :func:`helpers.metrics.outlook.flag_stress_without_relief` (flagged bars shaded). Bars with no
     liquidation or price data are hatched.
     """
+    start, end, exchanges, sources, interval = (
+        window.start,
+        window.end,
+        window.exchanges,
+        window.sources,
+        window.interval,
+    )
     sources = list(sources)
     step = interval_timedelta(interval)
     fig = Figure(figsize=(11, 6), layout="constrained")
@@ -97,23 +98,20 @@ def plot_liquidations_vs_range(
                     label="stress without relief" if i == 0 and ax is ax_liq else None,
                 )
     style.usd_millions_axis(ax_liq)
-    ax_liq.set_ylabel(f"liquidated, rolling {window} bars ($M)")
+    ax_liq.set_ylabel(f"liquidated, rolling {rolling_window} bars ($M)")
     style.percent_axis(ax_rng, decimals=1)
-    ax_rng.set_ylabel(f"rolling {window}-bar range (% of close)")
+    ax_rng.set_ylabel(f"rolling {rolling_window}-bar range (% of close)")
     style.utc_time_axis(ax_rng)
     ax_liq.legend(loc="upper left", fontsize=8)
     ax_rng.legend(loc="upper left", fontsize=8)
-    what = f"Rolling liquidations vs rolling price range ({window} x {interval} window)"
+    what = f"Rolling liquidations vs rolling price range ({rolling_window} x {interval} window)"
     return style.finish_figure(fig, what, start, end, exchanges, sources)
 
 
 def plot_oi_price_quadrants(
     regimes: pd.DataFrame,
+    window: Window,
     *,
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
     deadband: float | None = None,
 ) -> Figure:
     """Each bar's open-interest change against its price change, coloured by regime.
@@ -122,6 +120,7 @@ def plot_oi_price_quadrants(
     ``attrs["deadband"]``) is drawn as a grey box around the origin. Bars with a missing
     change cannot be placed; their count is written on the chart.
     """
+    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
     sources = list(sources)
     if deadband is None:
         deadband = regimes.attrs.get("deadband", 0.0)
@@ -196,17 +195,14 @@ def _with_gaps(rows: pd.DataFrame) -> pd.DataFrame:
 
 def plot_funding(
     funding: pd.DataFrame,
-    *,
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
+    window: Window,
 ) -> Figure:
     """Funding annualised (simple), one line per venue (and symbol); gaps break the line.
 
     ``funding`` is :func:`helpers.metrics.outlook.annualised_funding`. A gap longer than 1.5 funding
     periods is drawn as a break, not interpolated. Positive: longs pay shorts.
     """
+    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
     sources = list(sources)
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     ax = fig.subplots()

@@ -8,8 +8,6 @@ time as bar OPEN times in UTC. A venue without data is labelled "no data", never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
@@ -28,6 +26,7 @@ from helpers.plots.imbalance import (
     window_xlim,
 )
 from helpers.plots.style import finish_figure
+from helpers.timegrid import Window
 
 NO_DATA = "no data"
 ZERO_COLOR = "white"
@@ -79,16 +78,14 @@ def _grouped_long_short(ax: Axes, totals: pd.DataFrame, title: str) -> None:
 
 def plot_venue_totals(
     totals: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
+    window: Window,
     spike_totals: pd.DataFrame | None = None,
 ) -> Figure:
     """Grouped bars of long and short US dollars per venue ($M) from
     :func:`helpers.metrics.venues.venue_totals`; with ``spike_totals`` a second panel shows the same
     inside the spike bars. Venues observed in fewer bars than asked show "(k of n bars)";
     venues with no data show "no data" and no bar."""
+    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
     panels = 1 if spike_totals is None else 2
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     axes = fig.subplots(1, panels, squeeze=False)[0]
@@ -110,14 +107,12 @@ def plot_venue_totals(
 
 def plot_venue_shares(
     totals: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
+    window: Window,
 ) -> Figure:
     """Each venue's share of liquidated longs and of liquidated shorts (%), as two 100 %
     stacked horizontal bars from :func:`helpers.metrics.venues.venue_totals`. Venues without
     data are named in the legend as "no data" and take no share."""
+    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
     fig, (ax,) = new_figure(height=3.5)
     palette = mpl.colormaps["tab10"]
     rows = [("longs", "long_share"), ("shorts", "short_share")]
@@ -157,11 +152,7 @@ def plot_venue_shares(
 
 def plot_coverage_strip(
     hourly: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
-    interval: str = "1h",
+    window: Window,
     gap_mask: pd.DataFrame | None = None,
 ) -> Figure:
     """One row per venue, one cell per bar, coloured by liquidated US dollars (log scale).
@@ -171,6 +162,13 @@ def plot_coverage_strip(
     white; with ``gap_mask`` (:func:`helpers.metrics.venues.venue_gap_mask`) recorded gaps are
     outlined in black.
     """
+    start, end, exchanges, sources, interval = (
+        window.start,
+        window.end,
+        window.exchanges,
+        window.sources,
+        window.interval,
+    )
     venues = list(hourly.columns)
     fig, (ax,) = new_figure(height=1.6 + 0.45 * max(len(venues), 1))
     width = bar_width(interval)
