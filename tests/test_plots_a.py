@@ -337,3 +337,23 @@ def test_treemap_of_an_empty_snapshot_draws():
     )
     assert "no snapshot" in fig.get_suptitle()
     fig.canvas.draw()
+
+
+@pytest.mark.parametrize(
+    ("sources", "venues", "tail", "watermarked"),
+    [
+        (("demo",), None, "binanceusdm, okx | SIMULATED (demo)", True),
+        (("demo", "coinalyze"), None, "binanceusdm, okx | source: coinalyze, demo", True),
+        (("coinalyze",), ["top 10 by cap"], "top 10 by cap | source: coinalyze", False),
+    ],
+)
+def test_finish_figure_titles_from_the_window_and_watermarks_only_simulated_data(
+    sources: tuple[str, ...], venues: list[str] | None, tail: str, watermarked: bool
+) -> None:
+    from helpers.plots import style
+
+    fig = Figure()
+    window = win(T0, END, ["okx", "binanceusdm"], sources)
+    style.finish_figure(fig, "What", window, venues)
+    assert fig.get_suptitle() == f"What\n{WINDOW} | {tail}"
+    assert any(t.get_text() == "SIMULATED DATA" for t in fig.texts) is watermarked

@@ -102,14 +102,6 @@ def plot_liquidations_by_price(
     :func:`helpers.metrics.clusters.support_zones`. The two
     panels share the price axis; support levels/zones and the last price cross both.
     """
-    start, end, exchanges, sources, interval = (
-        window.start,
-        window.end,
-        window.exchanges,
-        window.sources,
-        window.interval,
-    )
-    sources = list(sources)
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     ax_px, ax_liq = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1])
     ax_px.fill_between(
@@ -122,7 +114,7 @@ def plot_liquidations_by_price(
         label="bar high-low",
     )
     ax_px.plot(grid["ts"], grid["close"], color=style.NEUTRAL_COLOR, lw=1.2, label="close")
-    shade_missing(ax_px, grid["ts"], grid["close"].isna(), interval_timedelta(interval))
+    shade_missing(ax_px, grid["ts"], grid["close"].isna(), interval_timedelta(window.interval))
     ax_px.set_ylabel("price (USD)")
     style.utc_time_axis(ax_px)
     if len(by_price):
@@ -148,7 +140,7 @@ def plot_liquidations_by_price(
     what = "Realised liquidations by price beside the price path"
     if not np.isnan(width):
         what += f" (bins of {width:,.2f} USD)"
-    return style.finish_figure(fig, what, start, end, exchanges, sources)
+    return style.finish_figure(fig, what, window)
 
 
 def plot_estimated_liquidation_map(
@@ -165,8 +157,6 @@ def plot_estimated_liquidation_map(
     (every assumption) is printed under the chart. Long levels sit below the price, short
     levels above; ``last_price`` defaults to the map's own.
     """
-    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
-    sources = list(sources)
     if last_price is None:
         last_price = est_map.attrs.get("last_price")
     fig = Figure(figsize=(9, 6), layout="constrained")
@@ -192,14 +182,11 @@ def plot_estimated_liquidation_map(
     fig.suptitle(
         style.figure_title(
             "ESTIMATED open liquidation levels (a model, not observed liquidations)",
-            start,
-            end,
-            exchanges,
-            sources,
+            window,
         )
     )
     model = est_map.attrs.get("model")
     if model:
         fig.supxlabel(textwrap.fill(model, 130), fontsize=7, color="dimgrey", ha="center")
-    style.mark_simulated(fig, sources)
+    style.mark_simulated(fig, window)
     return fig

@@ -101,17 +101,10 @@ def plot_mirrored_bars(
 
     Only observed bars are drawn; missing bars are shaded grey, partial bars pale yellow.
     """
-    start, end, exchanges, sources, interval = (
-        window.start,
-        window.end,
-        window.exchanges,
-        window.sources,
-        window.interval,
-    )
     fig, (ax,) = new_figure()
     seen = table[~table["missing"]]
     x = date_numbers(seen.index)
-    width = bar_width(interval) * 0.9
+    width = bar_width(window.interval) * 0.9
     ax.bar(
         x,
         seen["long_usd"],
@@ -131,17 +124,15 @@ def plot_mirrored_bars(
         gid="short",
     )
     ax.axhline(0, color="black", linewidth=0.8)
-    shade_coverage(ax, table, interval)
-    window_xlim(ax, table.index, interval)
+    shade_coverage(ax, table, window.interval)
+    window_xlim(ax, table.index, window.interval)
     style.usd_millions_axis(ax)
     millions = ax.yaxis.get_major_formatter()
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, pos: millions(abs(v), pos)))
     ax.set_ylabel("liquidated per bar ($M; shorts below 0)")
     utc_time_axis(ax)
     ax.legend(loc="upper left", fontsize="small")
-    return finish_figure(
-        fig, f"Long vs short liquidations per {interval} bar", start, end, exchanges, sources
-    )
+    return finish_figure(fig, f"Long vs short liquidations per {window.interval} bar", window)
 
 
 def plot_dominance_delta(
@@ -151,15 +142,8 @@ def plot_dominance_delta(
     """Top: long dominance L/(L+S) per bar in %, drawn as bars up or down from the 50 % line
     (no bar where it is undefined or the bar is missing). Bottom: net delta L - S per bar in
     $M (positive: more longs liquidated)."""
-    start, end, exchanges, sources, interval = (
-        window.start,
-        window.end,
-        window.exchanges,
-        window.sources,
-        window.interval,
-    )
     fig, (top, bottom) = new_figure(2, height=6.5)
-    width = bar_width(interval)
+    width = bar_width(window.interval)
     defined = table[table["long_dominance"].notna()]
     dominance = defined["long_dominance"]
     top.bar(
@@ -184,13 +168,11 @@ def plot_dominance_delta(
     style.usd_millions_axis(bottom)
     bottom.set_ylabel("net delta L - S per bar ($M)")
     for ax in (top, bottom):
-        shade_coverage(ax, table, interval)
-        window_xlim(ax, table.index, interval)
+        shade_coverage(ax, table, window.interval)
+        window_xlim(ax, table.index, window.interval)
     utc_time_axis(bottom)
     top.legend(loc="upper left", fontsize="small")
-    return finish_figure(
-        fig, f"Long dominance and net delta per {interval} bar", start, end, exchanges, sources
-    )
+    return finish_figure(fig, f"Long dominance and net delta per {window.interval} bar", window)
 
 
 def plot_cumulative(
@@ -200,17 +182,10 @@ def plot_cumulative(
     """Running long and short US dollars over the window ($M), from
     :func:`helpers.metrics.imbalance.cumulative_sides`, as steps: each bar's total applies from the
     bar's CLOSE. Missing bars are shaded; they add nothing, so the line runs flat through them."""
-    start, end, exchanges, sources, interval = (
-        window.start,
-        window.end,
-        window.exchanges,
-        window.sources,
-        window.interval,
-    )
     fig, (ax,) = new_figure()
     x_edges = date_numbers(cumulative.index)
     if len(x_edges):
-        x_edges = np.append(x_edges, x_edges[-1] + bar_width(interval))
+        x_edges = np.append(x_edges, x_edges[-1] + bar_width(window.interval))
     for side, color in (("long", style.LONG_COLOR), ("short", style.SHORT_COLOR)):
         running = cumulative[f"cum_{side}_usd"].to_numpy(dtype="float64")
         first = np.nan if len(running) == 0 or np.isnan(running[0]) else 0.0
@@ -223,16 +198,20 @@ def plot_cumulative(
             gid=f"cum_{side}",
         )
     shade_bars(
-        ax, cumulative.index, cumulative["missing"], interval, MISSING_COLOR, MISSING_LABEL, "//"
+        ax,
+        cumulative.index,
+        cumulative["missing"],
+        window.interval,
+        MISSING_COLOR,
+        MISSING_LABEL,
+        "//",
     )
-    window_xlim(ax, cumulative.index, interval)
+    window_xlim(ax, cumulative.index, window.interval)
     style.usd_millions_axis(ax)
     ax.set_ylabel("cumulative liquidated ($M)")
     utc_time_axis(ax)
     ax.legend(loc="upper left", fontsize="small")
-    return finish_figure(
-        fig, "Cumulative long vs short liquidations", start, end, exchanges, sources
-    )
+    return finish_figure(fig, "Cumulative long vs short liquidations", window)
 
 
 def _fired(flag: object) -> bool:

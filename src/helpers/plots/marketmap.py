@@ -69,7 +69,6 @@ def plot_market_treemap(
     colour by ``change_24h_pct`` on a diverging scale centred at 0, labels
     ``BTC / $1.70T / -2.1%``, colourbar in %. The snapshot time is in the title; ``coverage``
     stands where the venues go in other titles."""
-    start, end, sources = window.start, window.end, window.sources
     fig = Figure(figsize=(11, 6.8), layout="constrained")
     ax = fig.subplots()
     cmap = mpl.colormaps[CMAP]
@@ -123,4 +122,4 @@ def plot_market_treemap(
     snapshot = pd.Timestamp(top["ts"].max()) if len(top) else None
     when = f"snapshot {snapshot:%Y-%m-%d %H:%M} UTC" if snapshot is not None else "no snapshot"
     what = f"Top {len(top)} coins by market cap, coloured by 24h change ({when})"
-    return finish_figure(fig, what, start, end, [coverage], sources)
+    return finish_figure(fig, what, window, venues=[coverage])

@@ -51,15 +51,7 @@ def plot_liquidations_vs_range(
     :func:`helpers.metrics.outlook.flag_stress_without_relief` (flagged bars shaded). Bars with no
     liquidation or price data are hatched.
     """
-    start, end, exchanges, sources, interval = (
-        window.start,
-        window.end,
-        window.exchanges,
-        window.sources,
-        window.interval,
-    )
-    sources = list(sources)
-    step = interval_timedelta(interval)
+    step = interval_timedelta(window.interval)
     fig = Figure(figsize=(11, 6), layout="constrained")
     ax_liq, ax_rng = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     ax_liq.plot(
@@ -104,8 +96,10 @@ def plot_liquidations_vs_range(
     style.utc_time_axis(ax_rng)
     ax_liq.legend(loc="upper left", fontsize=8)
     ax_rng.legend(loc="upper left", fontsize=8)
-    what = f"Rolling liquidations vs rolling price range ({rolling_window} x {interval} window)"
-    return style.finish_figure(fig, what, start, end, exchanges, sources)
+    what = (
+        f"Rolling liquidations vs rolling price range ({rolling_window} x {window.interval} window)"
+    )
+    return style.finish_figure(fig, what, window)
 
 
 def plot_oi_price_quadrants(
@@ -120,8 +114,6 @@ def plot_oi_price_quadrants(
     ``attrs["deadband"]``) is drawn as a grey box around the origin. Bars with a missing
     change cannot be placed; their count is written on the chart.
     """
-    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
-    sources = list(sources)
     if deadband is None:
         deadband = regimes.attrs.get("deadband", 0.0)
     fig = Figure(figsize=(7.5, 6.5), layout="constrained")
@@ -178,7 +170,7 @@ def plot_oi_price_quadrants(
     else:
         ax.text(0.5, 0.5, "no bar with both OI and price", transform=ax.transAxes, ha="center")
     what = "Open-interest change vs price change per bar"
-    return style.finish_figure(fig, what, start, end, exchanges, sources)
+    return style.finish_figure(fig, what, window)
 
 
 def _with_gaps(rows: pd.DataFrame) -> pd.DataFrame:
@@ -202,8 +194,6 @@ def plot_funding(
     ``funding`` is :func:`helpers.metrics.outlook.annualised_funding`. A gap longer than 1.5 funding
     periods is drawn as a break, not interpolated. Positive: longs pay shorts.
     """
-    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
-    sources = list(sources)
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     ax = fig.subplots()
     several_symbols = bool(funding.groupby("exchange")["symbol"].nunique().gt(1).any())
@@ -227,4 +217,4 @@ def plot_funding(
         ax.legend(loc="best", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no funding data", transform=ax.transAxes, ha="center", color="grey")
-    return style.finish_figure(fig, "Funding rate by venue", start, end, exchanges, sources)
+    return style.finish_figure(fig, "Funding rate by venue", window)

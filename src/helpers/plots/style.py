@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from helpers.timegrid import SIMULATED_SOURCE, Window
 from helpers.units import fmt_usd
 
 __all__ = ["fmt_usd"]
@@ -55,24 +56,26 @@ def venues_label(exchanges: Iterable[str] | None) -> str:
 
 def sources_label(sources: Iterable[str]) -> str:
     s = sorted({str(x) for x in sources})
-    return "SIMULATED (demo)" if s == ["demo"] else ("source: " + ", ".join(s) if s else "no data")
+    return (
+        "SIMULATED (demo)"
+        if s == [SIMULATED_SOURCE]
+        else ("source: " + ", ".join(s) if s else "no data")
+    )
 
 
-def figure_title(
-    what: str,
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
-) -> str:
-    """Two-line title: what is shown, then window, venues and source."""
-    where = f"{window_label(start, end)} | {venues_label(exchanges)} | {sources_label(sources)}"
+def figure_title(what: str, window: Window, venues: Iterable[str] | None = None) -> str:
+    """Two-line title: what is shown, then window, venues (``window.exchanges`` unless
+    ``venues`` names what the figure covers instead) and source."""
+    shown = window.exchanges if venues is None else venues
+    where = " | ".join(
+        (window_label(window.start, window.end), venues_label(shown), sources_label(window.sources))
+    )
     return f"{what}\n{where}"
 
 
-def mark_simulated(fig: Figure, sources: Iterable[str]) -> None:
-    """Watermark ``fig`` when any of its data is simulated."""
-    if "demo" in {str(s) for s in sources}:
+def mark_simulated(fig: Figure, window: Window) -> None:
+    """Watermark ``fig`` when any of the window's data is simulated."""
+    if window.simulated:
         fig.text(
             0.5,
             0.5,
@@ -89,17 +92,11 @@ def mark_simulated(fig: Figure, sources: Iterable[str]) -> None:
 
 
 def finish_figure(
-    fig: Figure,
-    what: str,
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    exchanges: Iterable[str] | None,
-    sources: Iterable[str],
+    fig: Figure, what: str, window: Window, venues: Iterable[str] | None = None
 ) -> Figure:
     """Title ``fig`` with what, window, venues and source; watermark simulated data."""
-    sources = list(sources)
-    fig.suptitle(figure_title(what, start, end, exchanges, sources))
-    mark_simulated(fig, sources)
+    fig.suptitle(figure_title(what, window, venues))
+    mark_simulated(fig, window)
     return fig
 
 

@@ -85,7 +85,6 @@ def plot_venue_totals(
     :func:`helpers.metrics.venues.venue_totals`; with ``spike_totals`` a second panel shows the same
     inside the spike bars. Venues observed in fewer bars than asked show "(k of n bars)";
     venues with no data show "no data" and no bar."""
-    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
     panels = 1 if spike_totals is None else 2
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     axes = fig.subplots(1, panels, squeeze=False)[0]
@@ -102,7 +101,7 @@ def plot_venue_totals(
         ncols=2,
         fontsize="small",
     )
-    return finish_figure(fig, "Liquidations by venue", start, end, exchanges, sources)
+    return finish_figure(fig, "Liquidations by venue", window)
 
 
 def plot_venue_shares(
@@ -112,7 +111,6 @@ def plot_venue_shares(
     """Each venue's share of liquidated longs and of liquidated shorts (%), as two 100 %
     stacked horizontal bars from :func:`helpers.metrics.venues.venue_totals`. Venues without
     data are named in the legend as "no data" and take no share."""
-    start, end, exchanges, sources = window.start, window.end, window.exchanges, window.sources
     fig, (ax,) = new_figure(height=3.5)
     palette = mpl.colormaps["tab10"]
     rows = [("longs", "long_share"), ("shorts", "short_share")]
@@ -147,7 +145,7 @@ def plot_venue_shares(
     ax.set_xlabel("share of liquidated USD across venues with data (%)")
     ax.invert_yaxis()
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-    return finish_figure(fig, "Venue shares of liquidations", start, end, exchanges, sources)
+    return finish_figure(fig, "Venue shares of liquidations", window)
 
 
 def plot_coverage_strip(
@@ -162,16 +160,9 @@ def plot_coverage_strip(
     white; with ``gap_mask`` (:func:`helpers.metrics.venues.venue_gap_mask`) recorded gaps are
     outlined in black.
     """
-    start, end, exchanges, sources, interval = (
-        window.start,
-        window.end,
-        window.exchanges,
-        window.sources,
-        window.interval,
-    )
     venues = list(hourly.columns)
     fig, (ax,) = new_figure(height=1.6 + 0.45 * max(len(venues), 1))
-    width = bar_width(interval)
+    width = bar_width(window.interval)
     x = date_numbers(hourly.index)
     x_edges = np.append(x, x[-1] + width) if len(x) else np.array([0.0, 1.0])
     y_edges = np.arange(len(venues) + 1)
@@ -221,7 +212,7 @@ def plot_coverage_strip(
     ax.set_yticks(y_edges[:-1] + 0.5, venues)
     ax.set_ylim(0, max(len(venues), 1))
     ax.invert_yaxis()
-    window_xlim(ax, hourly.index, interval)
+    window_xlim(ax, hourly.index, window.interval)
     utc_time_axis(ax)
     cbar = fig.colorbar(mesh, ax=ax, extend="min", pad=0.01)
     cbar.set_label("liquidated per bar (US$, log)")
@@ -257,6 +248,4 @@ def plot_coverage_strip(
         fontsize="small",
         frameon=False,
     )
-    return finish_figure(
-        fig, f"Coverage per venue and {interval} bar", start, end, exchanges, sources
-    )
+    return finish_figure(fig, f"Coverage per venue and {window.interval} bar", window)
