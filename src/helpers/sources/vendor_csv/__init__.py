@@ -1,0 +1,112 @@
+"""Import vendors' liquidation CSV exports (CoinGlass, Coinalyze) into ``liquidation_bars``.
+
+``python -m helpers import --format coinglass|coinalyze FILE``. A file is read and checked in
+full before anything is stored: a bad file (unreadable, missing columns, unparseable or
+timezone-less times, negative or non-numeric values, conflicting duplicate bars, an interval
+that is not one of the canonical bar sizes) is one :class:`UserError` line and exit 2.
+
+**CoinGlass** (aggregated liquidation history, one row per bar and coin): US dollars as
+published, ``source='coinglass'``. Columns: a UTC time (``time_utc``/``ts_utc`` with an
+offset, or ``time`` in epoch milliseconds), the coin (``coin``, or ``symbol`` holding a coin),
+long/short USD (``aggregated_long_liquidation_usd``/``..._short_...`` or ``liq_long_usd``/
+``liq_short_usd``...), optionally the venues (``exchange_list``/``exchange``, else
+``--exchange``) and ``is_last_bar``. CoinGlass sums every futures market of the coin on a
+venue (USDT-, USDC- and coin-margined), so rows go under the venue's ccxt id
+(:data:`COINGLASS_EXCHANGES`; several venues are joined with ``+``, e.g.
+``binance+okx+bybit``) and the symbol ``<COIN>/USD:ALL`` (:data:`AGGREGATE_SYMBOL`), not a
+single contract. A bar still open when pulled (``is_last_bar`` true) is partial and dropped.
+
+**Coinalyze** (per venue and perpetual, symbols like ``BTCUSDT_PERP.A``, mapped with
+:func:`helpers.sources.coinalyze.parse_symbol`), in two layouts:
+
+* long: ``symbol``, a UTC time column (``time_utc_inferred`` is preferred; ``ts_recorded``,
+  a collector's LOCAL time, is never used), long/short liquidations and ``close``. USD
+  columns (``long_liq_usd``...) are stored as they are (``source='coinalyze'``); BASE-unit
+  columns (``long_liq_base``...) are converted with the bar's close price and stored as
+  approximate (:data:`helpers.sources.coinalyze.SOURCE_APPROX`). A row flagged
+  ``liq_row_missing`` is missing, not zero: no bar is written for it.
+* wide: one row per bar, columns ``<SYMBOL>_longliq``/``<SYMBOL>_shortliq`` (BASE units
+  unless ``--units usd``) with ``<SYMBOL>_close`` in the same file or in ``--prices FILE``.
+  A bar without a close price cannot be converted and is left missing. Days the original
+  collector interpolated cannot be told apart from real ones.
+
+Times without an offset are accepted only from a column whose name says UTC or as plain
+dates (daily bars); anything else must carry an offset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import schema
+from helpers.errors import UserError
+from helpers.sources.vendor_csv.checks import (
+    INTERVAL_SECONDS,
+    Imported,
+    check_grid,
+    infer_interval,
+    non_negative_numbers,
+    read_csv,
+    utc_times,
+)
+from helpers.sources.vendor_csv.coinalyze import read_coinalyze
+from helpers.sources.vendor_csv.coinglass import (
+    AGGREGATE_SYMBOL,
+    COINGLASS_EXCHANGES,
+    SOURCE_COINGLASS,
+    coinglass_exchange,
+    read_coinglass,
+)
+from helpers.store import Store, WriteResult
+
+__all__ = [
+    "AGGREGATE_SYMBOL",
+    "COINGLASS_EXCHANGES",
+    "FORMATS",
+    "INTERVAL_SECONDS",
+    "SOURCE_COINGLASS",
+    "Imported",
+    "check_grid",
+    "coinglass_exchange",
+    "import_file",
+    "infer_interval",
+    "non_negative_numbers",
+    "read_coinalyze",
+    "read_coinglass",
+    "read_csv",
+    "utc_times",
+]
+
+FORMATS = ("coinglass", "coinalyze")
+
+
+def import_file(
+    store: Store,
+    fmt: str,
+    path: str | Path,
+    exchange: str | None = None,
+    interval: str | None = None,
+    prices: str | Path | None = None,
+    units: str = "auto",
+) -> tuple[Imported, WriteResult]:
+    """Read ``path`` as ``fmt``, check every row against the schema, and only then store it:
+    a file with any bad row stores nothing."""
+    if fmt == "coinglass":
+        if prices is not None or units != "auto":
+            raise UserError("--prices and --units apply to Coinalyze files only")
+        imported = read_coinglass(path, exchange, interval)
+    elif fmt == "coinalyze":
+        if exchange is not None:
+            raise UserError("--exchange applies to CoinGlass files (Coinalyze symbols name it)")
+        imported = read_coinalyze(path, prices, interval, units)
+    else:
+        raise UserError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+    if imported.bars.empty:
+        raise UserError(f"{Path(path).name}: no bars left to import")
+    _, rejected = schema.validate("liquidation_bars", imported.bars)
+    if len(rejected):
+        raise UserError(
+            f"{Path(path).name}: {len(rejected)} rows fail the schema "
+            f"(first: {rejected['reason'].iloc[0]}); nothing stored"
+        )
+    return imported, store.write("liquidation_bars", imported.bars)
