@@ -60,9 +60,16 @@ def client(server: CoinalyzeServer, **kw) -> cz.Coinalyze:
         ("BTCUSD_PERP.A", "binancecoinm", "BTC/USD:BTC", True),
         ("ETHUSDT.6", "bybit", "ETH/USDT:USDT", False),
         ("ETHUSD.6", "bybit", "ETH/USD:ETH", True),
+        ("BTCPERP.6", "bybit", "BTC/USDC:USDC", False),
         ("SOLUSDT_PERP.3", "okx", "SOL/USDT:USDT", False),
+        ("BTCUSD_PERP.3", "okx", "BTC/USD:BTC", True),
         ("1000PEPEUSDT_PERP.A", "binanceusdm", "1000PEPE/USDT:USDT", False),
-        ("BTCUSD_PERP.H", "hyperliquid", "BTC/USDC:USDC", False),
+        ("BTC.H", "hyperliquid", "BTC/USDC:USDC", False),
+        ("BTC-PERPETUAL.2", "deribit", "BTC/USD:BTC", True),
+        ("BTC_USDC-PERPETUAL.2", "deribit", "BTC/USDC:USDC", False),
+        ("BTC_USDT.Y", "gate", "BTC/USDT:USDT", False),
+        ("pf_xbtusd.K", "krakenfutures", "BTC/USD:USD", False),
+        ("BTCUSD_PERP.0", "bitmex", "BTC/USD:BTC", True),
     ],
 )
 def test_symbols_map_to_ccxt(coinalyze, exchange, symbol, inverse):
@@ -71,7 +78,21 @@ def test_symbols_map_to_ccxt(coinalyze, exchange, symbol, inverse):
     assert cz.to_coinalyze(exchange, symbol) == coinalyze
 
 
-@pytest.mark.parametrize("bad", ["BTCUSDT", "BTCUSDT.A", "BTCUSDT_PERP.Z", "XYZ_PERP.A"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "BTCUSDT",
+        "BTCUSDT.A",  # Binance perpetuals carry _PERP
+        "BTCUSDT_PERP.Z",  # unknown exchange code
+        "XYZ_PERP.A",
+        "BTCUSDT_250926.A",  # dated futures
+        "BTCUSDU25.6",
+        "BTC-26SEP25.2",
+        "fi_xbtusd_250926.K",
+        "BTC-USD.8",  # dYdX: no ccxt mapping
+        "sBTCUSDT.6",  # spot
+    ],
+)
 def test_symbols_outside_the_table_are_refused(bad):
     with pytest.raises(UserError):
         cz.parse_symbol(bad)
@@ -209,6 +230,8 @@ def command_args(tmp_path, server, **kw) -> argparse.Namespace:
         data_dir=str(tmp_path / "store"),
         verbose=True,
         symbols="BTCUSDT_PERP.A",
+        coins=None,
+        exchanges=None,
         interval="1h",
         start=START,
         end=END,
@@ -234,9 +257,11 @@ def test_command_stores_three_tables_and_never_shows_the_key(
     assert len(store.read("open_interest")) == 3
     assert len(store.read("funding")) == 3
     out = capsys.readouterr()
+    assert "coinalyze: 1 perpetuals on 1 venues: binanceusdm 1" in out.out
     assert "binanceusdm: 2 rows, 2024-08-05 00:00 to 2024-08-05 02:00 UTC" in out.out
     assert "retry" in caplog.text.lower() or "attempt" in caplog.text.lower()
-    for text in (caplog.text, out.out, out.err):
+    cache = cz.catalog_path(tmp_path / "store").read_text()
+    for text in (caplog.text, out.out, out.err, cache):
         assert KEY not in text
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from servers.coinalyze_catalog import EXCHANGES, FUTURE_MARKETS
+
 HTML_PAGE = "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>"
 
 
@@ -165,16 +167,34 @@ class CoinalyzeSeries:
 
 
 class CoinalyzeServer(VendorServer):
-    """``/v1/liquidation-history``, ``/v1/open-interest-history``, ``/v1/funding-rate-history``
-    and ``/v1/ohlcv-history``. Requires the ``api_key`` header (401 otherwise), at most 20
-    symbols (400 otherwise); ``convert_to_usd=true`` multiplies base units by the bar's close.
-    Liquidation bars with nothing liquidated are left out, as Coinalyze does."""
+    """``/v1/future-markets`` and ``/v1/exchanges`` (the catalog, by default
+    :mod:`servers.coinalyze_catalog`), ``/v1/liquidation-history``,
+    ``/v1/open-interest-history``, ``/v1/funding-rate-history`` and ``/v1/ohlcv-history``.
+    Requires the ``api_key`` header (401 otherwise), at most 20 symbols (400 otherwise);
+    ``convert_to_usd=true`` multiplies base units by the bar's close. Liquidation bars with
+    nothing liquidated are left out, as Coinalyze does."""
 
-    def __init__(self, api_key: str, series: dict[str, CoinalyzeSeries]) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        series: dict[str, CoinalyzeSeries],
+        markets: list[dict[str, Any]] | None = None,
+        exchanges: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__()
         self.api_key = api_key
         self.series = series
+        self.markets = FUTURE_MARKETS if markets is None else markets
+        self.exchanges = EXCHANGES if exchanges is None else exchanges
+        self.routes["/v1/future-markets"] = self._catalog
+        self.routes["/v1/exchanges"] = self._catalog
         self.routes["/v1/"] = self._history
+
+    async def _catalog(self, request: web.Request) -> web.Response:
+        if request.headers.get("api_key") != self.api_key:
+            return web.json_response({"message": "Unauthorized"}, status=401)
+        body = self.markets if request.path.endswith("future-markets") else self.exchanges
+        return web.json_response(body)
 
     async def _history(self, request: web.Request) -> web.Response:
         if request.headers.get("api_key") != self.api_key:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -32,9 +34,19 @@ def _client(name: str, args: argparse.Namespace, key: str | None = None) -> Json
 
 def add_coinalyze_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--coins",
+        help="comma-separated base coins (BTC,ETH): every perpetual of them that Coinalyze's "
+        "market catalog lists; default: vendors.coinalyze.coins, else the config's coins",
+    )
+    p.add_argument(
+        "--exchanges",
+        help="comma-separated venues to keep (ccxt ids, Coinalyze codes or names such as "
+        "Binance); default: every venue the catalog lists",
+    )
+    p.add_argument(
         "--symbols",
-        help="comma-separated Coinalyze symbols (BTCUSDT_PERP.A,...); default: the config's "
-        "vendors.coinalyze.symbols, else every configured exchange/symbol mapped",
+        help="comma-separated Coinalyze symbols (BTCUSDT_PERP.A,BTC.H,...) instead of --coins; "
+        "default: the config's vendors.coinalyze.symbols",
     )
     p.add_argument("--interval", default="1h", choices=list(coinalyze.INTERVALS))
     o.add_window(p, end_help="UTC end, exclusive (default: now)", start_required=True)
@@ -55,7 +67,6 @@ def add_coinalyze_arguments(p: argparse.ArgumentParser) -> None:
 def run_coinalyze(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     settings = config.vendor("coinalyze")
-    symbols = coinalyze.resolve_symbols(o.csv_list(args.symbols), settings, config)
     tables = o.csv_list(args.tables)
     unknown = sorted(set(tables) - set(coinalyze.TABLES))
     if unknown:
@@ -71,6 +82,16 @@ def run_coinalyze(args: argparse.Namespace) -> int:
         ),
         http=_client("coinalyze", args, key),
     )
+    catalog = coinalyze.load_catalog(client, args.data_dir, max_age=_catalog_max_age(settings))
+    symbols = coinalyze.resolve_markets(
+        o.csv_list(args.symbols),
+        settings,
+        config,
+        catalog,
+        coins=o.csv_list(args.coins),
+        exchanges=o.csv_list(args.exchanges),
+    )
+    print(coinalyze_plan_line(symbols))
     coinalyze.check_retention(args.interval, args.start)
     store = Store(args.data_dir)
     fetchers = {
@@ -90,6 +111,20 @@ def run_coinalyze(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+def _catalog_max_age(settings: Mapping[str, object]) -> pd.Timedelta:
+    hours = settings.get("catalog_max_age_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
+        raise UserError("vendors.coinalyze.catalog_max_age_hours: expected a positive number")
+    return pd.Timedelta(hours=float(hours))
+
+
+def coinalyze_plan_line(markets: Mapping[str, coinalyze.Market]) -> str:
+    """``coinalyze: N perpetuals on M venues: binanceusdm 3, bybit 4, ...``."""
+    per_venue = Counter(m.exchange for m in markets.values())
+    venues = ", ".join(f"{ex} {n}" for ex, n in sorted(per_venue.items()))
+    return f"coinalyze: {len(markets)} perpetuals on {len(per_venue)} venues: {venues}"
 
 
 def coinalyze_summary_lines(table: str, frame: pd.DataFrame, result: WriteResult) -> list[str]:

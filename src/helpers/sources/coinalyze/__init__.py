@@ -21,38 +21,50 @@ Responses are ``[{"symbol": ..., "history": [{"t": <bar open, s>, ...}]}]``: liq
 (``oi_usd`` = the bar's OPEN, i.e. the open interest at ``ts``) and ``funding`` (``rate`` =
 the bar's open funding rate; Coinalyze quotes funding in PERCENT, stored as a fraction).
 
-Coinalyze symbols map to ccxt ids and unified symbols with :data:`EXCHANGE_CODES`:
-``{BASE}{QUOTE}_PERP.{code}`` is a perpetual (Bybit's perpetuals have no ``_PERP``);
-a USD quote is an inverse (coin-margined) contract settled in the base coin, a stablecoin
-quote is linear.
+Which perpetuals to pull comes from Coinalyze's market catalog (``/future-markets``, with
+``/exchanges`` for the venue names), cached for 24 h in ``<data_dir>/_state/``
+(:mod:`~helpers.sources.coinalyze.catalog`). Each row is mapped to a ccxt exchange id and
+unified symbol from its exchange code, base and quote asset, perpetual flag and margin type
+(:mod:`~helpers.sources.coinalyze.selection`), not from the symbol text, because symbols
+do not share one format across venues:
 
-| code | venue | linear (USDT/USDC) ccxt id | inverse (USD) ccxt id |
+| code | venue | ccxt ids (linear / inverse) | perpetual symbols seen |
 |---|---|---|---|
-| ``A`` | Binance | ``binanceusdm`` | ``binancecoinm`` |
-| ``6`` | Bybit | ``bybit`` | ``bybit`` |
-| ``3`` | OKX | ``okx`` | ``okx`` |
-| ``0`` | BitMEX | ``bitmex`` | ``bitmex`` |
-| ``2`` | Deribit | ``deribit`` | ``deribit`` |
-| ``4`` | Huobi / HTX | ``htx`` | ``htx`` |
-| ``Y`` | Gate.io | ``gate`` | ``gate`` |
-| ``K`` | Kraken | ``krakenfutures`` | ``krakenfutures`` |
-| ``7`` | Phemex | ``phemex`` | ``phemex`` |
-| ``F`` | Bitfinex | ``bitfinex`` | -- |
-| ``H`` | Hyperliquid | ``hyperliquid`` (USD -> USDC) | -- |
+| ``A`` | Binance | ``binanceusdm`` / ``binancecoinm`` | ``BTCUSDT_PERP.A``, ``BTCUSD_PERP.A`` |
+| ``6`` | Bybit | ``bybit`` / ``bybit`` | ``BTCUSDT.6``, ``BTCUSD.6``, ``BTCPERP.6`` (USDC) |
+| ``3`` | OKX | ``okx`` / ``okx`` | ``BTCUSDT_PERP.3``, ``BTCUSD_PERP.3`` |
+| ``H`` | Hyperliquid | ``hyperliquid`` (USD -> USDC) / -- | ``BTC.H`` |
+| ``2`` | Deribit | ``deribit`` / ``deribit`` | ``BTC_USDC-PERPETUAL.2``, ``BTC-PERPETUAL.2`` |
+| ``0`` | BitMEX | ``bitmex`` / ``bitmex`` | ``BTCUSDT_PERP.0``, ``BTCUSD_PERP.0`` |
+| ``4`` | Huobi / HTX | ``htx`` / ``htx`` | ``BTCUSDT_PERP.4``, ``BTCUSD_PERP.4`` |
+| ``Y`` | Gate.io | ``gate`` / ``gate`` | ``BTC_USDT.Y``, ``BTC_USD.Y`` |
+| ``K`` | Kraken | ``krakenfutures`` / ``krakenfutures`` | ``pf_xbtusd.K``, ``BTCUSD_PERP.K`` |
+| ``7`` | Phemex | ``phemex`` / ``phemex`` | ``BTCUSD.7``, ``cETHUSD.7`` |
+| ``F`` | Bitfinex | ``bitfinex`` / -- | ``BTCUSDT_PERP.F`` |
 
-For example ``BTCUSDT_PERP.A`` -> (``binanceusdm``, ``BTC/USDT:USDT``), ``BTCUSD_PERP.A`` ->
-(``binancecoinm``, ``BTC/USD:BTC``), ``ETHUSDT.6`` -> (``bybit``, ``ETH/USDT:USDT``).
-Two points rest on third-party descriptions of the API rather than a recorded response and
-are worth checking against a live key: Bybit perpetuals without ``_PERP``, and funding in
-percent.
+Rows on other codes (dYdX ``8``, WOO X ``W``, Coinbase ``C``...) are skipped and listed in a
+log line. :func:`select_perpetuals` chooses every perpetual of the requested coins quoted in
+USD or a USD stablecoin, so ``fetch-coinalyze --coins BTC,ETH`` pulls BTC and ETH on every
+venue Coinalyze lists, Binance USD-M and COIN-M alike. :func:`parse_symbol` reads the same
+formats from the text alone, for CSV exports that come without a catalog.
 
 The package: :mod:`~helpers.sources.coinalyze.symbols` (the table above),
+:mod:`~helpers.sources.coinalyze.catalog`, :mod:`~helpers.sources.coinalyze.selection`,
 :mod:`~helpers.sources.coinalyze.client` (requests, call budget, retention horizon) and
 :mod:`~helpers.sources.coinalyze.tables` (the canonical tables). Requests go through
 :class:`~helpers.sources.http.JsonClient`, the HTTP client the vendor clients share
 (Coinalyze, Tardis, CoinGecko).
 """
 
+from helpers.sources.coinalyze.catalog import (
+    CATALOG_FILE,
+    DEFAULT_MAX_AGE,
+    Catalog,
+    CatalogEntry,
+    catalog_path,
+    load_catalog,
+    parse_catalog,
+)
 from helpers.sources.coinalyze.client import (
     API_KEY_ENV,
     BASE_URL,
@@ -65,13 +77,19 @@ from helpers.sources.coinalyze.client import (
     Coinalyze,
     check_retention,
 )
+from helpers.sources.coinalyze.selection import (
+    market_for,
+    resolve_markets,
+    resolve_symbols,
+    select_perpetuals,
+)
 from helpers.sources.coinalyze.symbols import (
     EXCHANGE_CODES,
     STABLE_QUOTES,
+    USD_QUOTES,
     Market,
     Venue,
     parse_symbol,
-    resolve_symbols,
     to_coinalyze,
 )
 from helpers.sources.coinalyze.tables import (
@@ -81,6 +99,7 @@ from helpers.sources.coinalyze.tables import (
     bars_frame,
     funding,
     liquidation_bars,
+    market_map,
     ohlcv_closes,
     open_interest,
 )
@@ -90,6 +109,8 @@ __all__ = [
     "API_KEY_ENV",
     "BASE_URL",
     "CALLS_PER_MINUTE",
+    "CATALOG_FILE",
+    "DEFAULT_MAX_AGE",
     "EXCHANGE_CODES",
     "INTERVALS",
     "INTRADAY_POINTS_KEPT",
@@ -99,18 +120,28 @@ __all__ = [
     "SOURCE_APPROX",
     "STABLE_QUOTES",
     "TABLES",
+    "USD_QUOTES",
     "CallBudget",
+    "Catalog",
+    "CatalogEntry",
     "Coinalyze",
     "JsonClient",
     "Market",
     "Venue",
     "bars_frame",
+    "catalog_path",
     "check_retention",
     "funding",
     "liquidation_bars",
+    "load_catalog",
+    "market_for",
+    "market_map",
     "ohlcv_closes",
     "open_interest",
+    "parse_catalog",
     "parse_symbol",
+    "resolve_markets",
     "resolve_symbols",
+    "select_perpetuals",
     "to_coinalyze",
 ]

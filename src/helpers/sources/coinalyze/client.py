@@ -1,6 +1,7 @@
-"""The Coinalyze HTTP client: the key in a header, history requests in batches of 20 symbols
-and windows of :data:`POINTS_PER_REQUEST` bars, a client-side budget of calls per minute,
-and the intraday retention horizon."""
+"""The Coinalyze HTTP client: the key in a header, reference lists (``/future-markets``,
+``/exchanges``), history requests in batches of 20 symbols and windows of
+:data:`POINTS_PER_REQUEST` bars, a client-side budget of calls per minute, and the intraday
+retention horizon."""
 
 from __future__ import annotations
 
@@ -96,6 +97,12 @@ class Coinalyze:
         if api_key not in self.http.secrets:
             self.http.secrets = (*self.http.secrets, api_key)
         self._headers = {"api_key": api_key}
+
+    def reference(self, endpoint: str) -> Any:
+        """The parsed JSON of a reference list without parameters (``future-markets``,
+        ``exchanges``); counted as one call of the budget."""
+        self.budget.spend(1)
+        return self.http.get_json(f"{self.base_url}/{endpoint}", headers=self._headers)
 
     def history(
         self,

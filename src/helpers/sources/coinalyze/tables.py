@@ -1,10 +1,14 @@
 """Coinalyze history -> the canonical tables ``liquidation_bars``, ``open_interest`` and
-``funding`` (US dollars; funding as a fraction), one row per bar Coinalyze returns."""
+``funding`` (US dollars; funding as a fraction), one row per bar Coinalyze returns.
+
+Every fetcher takes ``symbols`` as a mapping Coinalyze symbol -> :class:`Market` (as
+:func:`~helpers.sources.coinalyze.selection.resolve_markets` returns, mapped from the
+catalog) or as plain symbols, which are read with :func:`parse_symbol`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -21,10 +25,19 @@ SOURCE_APPROX = "coinalyze (approx USD = base x close)"
 
 TABLES = ("liquidation_bars", "open_interest", "funding")
 
+Symbols = Sequence[str] | Mapping[str, Market]
+
+
+def market_map(symbols: Symbols) -> dict[str, Market]:
+    """Coinalyze symbol -> :class:`Market`: a mapping as given, plain symbols parsed."""
+    if isinstance(symbols, Mapping):
+        return dict(symbols)
+    return {s: parse_symbol(s) for s in symbols}
+
 
 def liquidation_bars(
     client: Coinalyze,
-    symbols: Sequence[str],
+    symbols: Symbols,
     interval: str,
     start: pd.Timestamp,
     end: pd.Timestamp,
@@ -33,7 +46,7 @@ def liquidation_bars(
     """``liquidation_bars`` of the Coinalyze ``symbols``: USD from ``convert_to_usd=true``;
     with ``usd=False`` base units times the bar's close (approximate, :data:`SOURCE_APPROX`).
     Bars Coinalyze does not return stay missing (no row)."""
-    markets = {s: parse_symbol(s) for s in symbols}
+    markets = market_map(symbols)
     params = {"convert_to_usd": "true" if usd else "false"}
     rows = []
     for sym, entries in client.history(
@@ -101,13 +114,13 @@ def ohlcv_closes(
 
 def open_interest(
     client: Coinalyze,
-    symbols: Sequence[str],
+    symbols: Symbols,
     interval: str,
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> pd.DataFrame:
     """``open_interest`` in US dollars (``convert_to_usd=true``): the bar's open at ``ts``."""
-    markets = {s: parse_symbol(s) for s in symbols}
+    markets = market_map(symbols)
     rows = [
         {"ts": e["t"], "coinalyze": sym, "oi_usd": e.get("o")}
         for sym, entries in client.history(
@@ -120,14 +133,14 @@ def open_interest(
 
 def funding(
     client: Coinalyze,
-    symbols: Sequence[str],
+    symbols: Symbols,
     interval: str,
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> pd.DataFrame:
     """``funding`` as a fraction per funding period: Coinalyze's percent / 100, the bar's open
     at ``ts`` (a sample of the current rate, not necessarily a settlement)."""
-    markets = {s: parse_symbol(s) for s in symbols}
+    markets = market_map(symbols)
     rows = [
         {"ts": e["t"], "coinalyze": sym, "rate": e.get("o")}
         for sym, entries in client.history(
