@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from factories import win
 
 from helpers.errors import UserError
 from helpers.metrics import clusters as c
@@ -14,6 +15,7 @@ from helpers.metrics import liquidation_map as lm
 
 T0 = pd.Timestamp("2025-01-01 00:00", tz="UTC")
 H = pd.Timedelta("1h")
+W = win(T0, T0 + 3 * H)
 
 
 def _liq(rows: list[tuple[str, float, float]], base: str = "BTC") -> pd.DataFrame:
@@ -81,20 +83,20 @@ EVENTS = _liq(
 
 def test_reference_bars_picks_the_venue_with_most_bars_then_alphabetical():
     ohlcv = pd.concat([_ohlcv("okx", [0, 1, 2]), _ohlcv("bybit", [0, 1])])
-    assert c.reference_bars(ohlcv)["exchange"].unique().tolist() == ["okx"]
+    assert c.reference_bars(ohlcv, W)["exchange"].unique().tolist() == ["okx"]
     tie = pd.concat([_ohlcv("okx", [0, 1]), _ohlcv("bybit", [0, 1])])
-    assert c.reference_bars(tie)["exchange"].unique().tolist() == ["bybit"]
-    assert c.reference_bars(tie, exchange="okx")["exchange"].unique().tolist() == ["okx"]
+    assert c.reference_bars(tie, W)["exchange"].unique().tolist() == ["bybit"]
+    assert c.reference_bars(tie, W, exchange="okx")["exchange"].unique().tolist() == ["okx"]
 
 
 def test_reference_bars_refuses_two_symbols_on_one_venue():
     two = pd.concat([_ohlcv("okx", [0]), _ohlcv("okx", [0], symbol="BTC/USDC:USDC")])
     with pytest.raises(UserError, match="several symbols"):
-        c.reference_bars(two)
+        c.reference_bars(two, W)
 
 
 def test_price_grid_keeps_a_missing_bar_as_nan_not_zero():
-    grid = c.price_grid(_ohlcv("okx", [0, 2]), T0, T0 + 3 * H)
+    grid = c.price_grid(_ohlcv("okx", [0, 2]), W)
     assert grid["ts"].tolist() == [T0, T0 + H, T0 + 2 * H]
     assert grid["close"].iloc[0] == 100.0 and grid["close"].iloc[2] == 100.0
     assert grid.loc[1, ["open", "high", "low", "close", "volume"]].isna().all()
@@ -451,7 +453,8 @@ def test_demo_market_estimated_map_sums_to_open_interest(article_market):
     ohlcv = tables["ohlcv"][tables["ohlcv"]["symbol"].str.startswith("BTC/")]
     oi = tables["open_interest"][tables["open_interest"]["symbol"].str.startswith("BTC/")]
     start, end = pd.Timestamp("2025-11-10", tz="UTC"), pd.Timestamp("2025-11-17", tz="UTC")
-    grid = c.price_grid(c.reference_bars(ohlcv), start, end)
+    window = win(start, end)
+    grid = c.price_grid(c.reference_bars(ohlcv, window), window)
     total = lm.total_open_interest_at(oi, end)
     lv = lm.open_liquidation_levels(total, grid, end, {5: 0.3, 10: 0.4, 25: 0.3})
     em = lm.estimated_liquidation_map(lv, 250.0, float(grid["close"].iloc[-1]))

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from factories import win
 
 from helpers import schema
 from helpers.errors import UserError
@@ -47,14 +48,14 @@ def make_bars(rows: list[tuple], interval: str = "1h") -> pd.DataFrame:
 def table_of(
     rows: list[tuple], hours: int, exchanges: list[str] | None = None, start: float = 0
 ) -> pd.DataFrame:
-    return im.imbalance_table(make_bars(rows), h(start), h(start + hours), "1h", exchanges)
+    return im.imbalance_table(make_bars(rows), win(h(start), h(start + hours), exchanges))
 
 
 def test_bar_off_the_grid_is_an_error_not_dropped():
     bars = make_bars([(0, "okx", 1.0, 1.0)])
     bars.loc[0, "ts"] = h(0.25)
     with pytest.raises(ValueError, match="not on the 1h grid"):
-        im.imbalance_table(bars, h(0), h(2))
+        im.imbalance_table(bars, win(h(0), h(2)))
 
 
 # ---- the per-bar table ------------------------------------------------------------------
@@ -109,7 +110,7 @@ def test_rows_outside_the_window_other_intervals_and_other_venues_are_ignored():
         ],
         ignore_index=True,
     )
-    t = im.imbalance_table(bars, h(0), h(1), "1h", exchanges=["okx"])
+    t = im.imbalance_table(bars, win(h(0), h(1), exchanges=["okx"]))
     assert len(t) == 1
     assert (t.loc[h(0), "long_usd"], t.loc[h(0), "short_usd"]) == (1.0, 2.0)
 
@@ -123,7 +124,7 @@ def test_empty_frame_means_nothing_observed_so_every_bar_is_missing_not_zero():
     assert math.isnan(totals.long_usd) and math.isnan(totals.short_usd)
     assert (totals.observed_bars, totals.missing_bars) == (0, 3)
     assert im.worst_bar(t) is None
-    assert im.headline(t) is None
+    assert im.headline(t, win(h(0), h(3))) is None
     assert im.cumulative_sides(t)[["cum_long_usd", "cum_short_usd"]].isna().all().all()
     assert im.spike_bars(t, window=2).empty
 
@@ -210,7 +211,7 @@ def test_round_to_significant_figures():
 
 def test_headline_rounds_long_down_and_short_up():
     t = table_of([(0, "okx", 1e6, 1e6), (1, "okx", 231.4e6, 4.3e6)], 2)
-    head = im.headline(t)
+    head = im.headline(t, win(h(0), h(2)))
     assert head is not None and head.ts == h(1)
     assert head.long_bound_usd == pytest.approx(230e6)  # 231.4M down to 2 figures
     assert head.short_bound_usd == pytest.approx(5e6)  # 4.3M up to 1 figure
@@ -219,13 +220,13 @@ def test_headline_rounds_long_down_and_short_up():
 
 
 def test_headline_with_no_shorts_says_against_zero():
-    head = im.headline(table_of([(0, "okx", 1.23e6, 0.0)], 1), interval="1h")
+    head = im.headline(table_of([(0, "okx", 1.23e6, 0.0)], 1), win(h(0), h(1)))
     assert head is not None and head.ratio == math.inf
     assert head.text() == "more than $1.2M of longs against $0 of shorts in one hour"
 
 
 def test_headline_drops_more_than_when_the_value_is_already_round():
-    head = im.headline(table_of([(0, "okx", 230e6, 5e6)], 1))
+    head = im.headline(table_of([(0, "okx", 230e6, 5e6)], 1), win(h(0), h(1)))
     assert head is not None
     assert (head.long_qualifier, head.short_qualifier) == ("", "")
     assert head.text() == "$230M of longs against $5M of shorts in one hour"
@@ -233,8 +234,9 @@ def test_headline_drops_more_than_when_the_value_is_already_round():
 
 def test_headline_names_the_bar_length_for_other_intervals():
     bars = make_bars([(0, "okx", 3.0e6, 1.0e6)], interval="4h")
-    t = im.imbalance_table(bars, h(0), h(4), "4h")
-    head = im.headline(t, interval="4h")
+    window = win(h(0), h(4), interval="4h")
+    t = im.imbalance_table(bars, window)
+    head = im.headline(t, window)
     assert head is not None and head.text().endswith("in one 4h bar")
 
 
@@ -325,7 +327,7 @@ def test_spike_parameters_are_checked():
 def test_venue_silent_for_the_whole_window_still_counts_as_expected():
     # bybit has a row only before the window; inside it, only okx reports
     bars = make_bars([(-1, "bybit", 1.0, 1.0), (0, "okx", 2.0, 0.0)])
-    t = im.imbalance_table(bars, h(0), h(1))
+    t = im.imbalance_table(bars, win(h(0), h(1)))
     assert t.loc[h(0), "venues_expected"] == 2
     assert bool(t.loc[h(0), "partial"])
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from factories import win
 
 from helpers.errors import UserError
 from helpers.metrics import outlook as o
@@ -51,7 +52,7 @@ def _price(opens, highs, lows, closes) -> pd.DataFrame:
 
 def test_unobserved_hours_are_nan_and_observed_zero_hours_are_zero():
     bars = _bars([(0, "okx", 5.0, 1.0), (2, "okx", 0.0, 0.0)])
-    out = o.liquidations_on_grid(bars, T0, T0 + 3 * H)
+    out = o.liquidations_on_grid(bars, win(T0, T0 + 3 * H))
     assert out["long_usd"].tolist()[0] == 5.0 and out["long_usd"].tolist()[2] == 0.0
     assert math.isnan(out["long_usd"].tolist()[1])
     assert out["total_usd"].tolist()[0] == 6.0
@@ -65,13 +66,13 @@ def test_symbols_of_a_venue_are_summed_and_other_intervals_ignored():
             _bars([(0, "okx", 99.0, 99.0)]).assign(interval="4h"),
         ]
     )
-    out = o.liquidations_on_grid(bars, T0, T0 + H)
+    out = o.liquidations_on_grid(bars, win(T0, T0 + H))
     assert out[["long_usd", "short_usd"]].iloc[0].tolist() == [7.0, 1.0]
 
 
 def test_total_is_nan_in_an_hour_where_any_venue_is_missing():
     bars = _bars([(0, "okx", 5.0, 1.0), (0, "bybit", 2.0, 0.0), (1, "okx", 3.0, 0.0)])
-    out = o.hourly_liquidations(bars, T0, T0 + 2 * H)
+    out = o.hourly_liquidations(bars, win(T0, T0 + 2 * H))
     # hour 0: 5 + 2 long, 1 + 0 short; hour 1: bybit unobserved -> unknown total
     assert out["long_usd"].iloc[0] == 7.0 and out["short_usd"].iloc[0] == 1.0
     assert math.isnan(out["long_usd"].iloc[1]) and math.isnan(out["total_usd"].iloc[1])
@@ -81,18 +82,20 @@ def test_total_is_nan_in_an_hour_where_any_venue_is_missing():
 
 def test_expected_venues_can_include_one_with_no_data_at_all():
     bars = _bars([(0, "okx", 5.0, 1.0)])
-    out = o.hourly_liquidations(bars, T0, T0 + H, exchanges=["okx", "gate"])
+    out = o.hourly_liquidations(bars, win(T0, T0 + H, ["okx", "gate"]))
     assert math.isnan(out["long_usd"].iloc[0]) and out["venues_observed"].iloc[0] == 1
 
 
 def test_no_bars_at_all_is_missing_not_zero():
-    out = o.hourly_liquidations(_bars([]), T0, T0 + 2 * H)
+    out = o.hourly_liquidations(_bars([]), win(T0, T0 + 2 * H))
     assert len(out) == 2 and out["total_usd"].isna().all()
     assert out["venues_expected"].tolist() == [0, 0]
 
 
 def test_window_of_one_hour():
-    out = o.hourly_liquidations(_bars([(0, "okx", 5.0, 1.0), (1, "okx", 9.0, 9.0)]), T0, T0 + H)
+    out = o.hourly_liquidations(
+        _bars([(0, "okx", 5.0, 1.0), (1, "okx", 9.0, 9.0)]), win(T0, T0 + H)
+    )
     assert out["ts"].tolist() == [T0] and out["total_usd"].tolist() == [6.0]
 
 
@@ -108,7 +111,8 @@ PRICE = _price(
 
 def test_rolling_sums_and_range_over_two_bars():
     hourly = o.hourly_liquidations(
-        _bars([(0, "okx", 1.0, 0.5), (1, "okx", 2.0, 0.0), (2, "okx", 4.0, 1.0)]), T0, T0 + 3 * H
+        _bars([(0, "okx", 1.0, 0.5), (1, "okx", 2.0, 0.0), (2, "okx", 4.0, 1.0)]),
+        win(T0, T0 + 3 * H),
     )
     out = o.liquidations_vs_range(hourly, PRICE, window=2)
     # longs 1, 2, 4 -> rolling 2: NaN, 3, 6
@@ -124,7 +128,7 @@ def test_rolling_sums_and_range_over_two_bars():
 
 def test_a_missing_hour_blanks_every_window_that_contains_it():
     hourly = o.hourly_liquidations(
-        _bars([(0, "okx", 1.0, 0.0), (2, "okx", 4.0, 0.0)]), T0, T0 + 3 * H
+        _bars([(0, "okx", 1.0, 0.0), (2, "okx", 4.0, 0.0)]), win(T0, T0 + 3 * H)
     )
     price = PRICE.copy()
     price.loc[1, ["open", "high", "low", "close"]] = np.nan
@@ -135,7 +139,8 @@ def test_a_missing_hour_blanks_every_window_that_contains_it():
 
 def test_window_of_one_bar_is_the_bar_itself():
     hourly = o.hourly_liquidations(
-        _bars([(0, "okx", 1.0, 0.0), (1, "okx", 2.0, 0.0), (2, "okx", 4.0, 0.0)]), T0, T0 + 3 * H
+        _bars([(0, "okx", 1.0, 0.0), (1, "okx", 2.0, 0.0), (2, "okx", 4.0, 0.0)]),
+        win(T0, T0 + 3 * H),
     )
     out = o.liquidations_vs_range(hourly, PRICE, window=1)
     assert out["long_usd_roll"].tolist() == [1.0, 2.0, 4.0]
@@ -254,7 +259,7 @@ def _oi(rows: list[tuple[float, str, float]], symbol: str = "BTC/USDT:USDT") -> 
 
 def test_liquidations_to_oi_per_venue_and_total():
     bars = _bars([(0, "a", 2.0, 1.0), (0, "b", 1.0, 0.0), (1, "b", 2.0, 0.0)])
-    per_venue = o.liquidations_on_grid(bars, T0, T0 + 2 * H)
+    per_venue = o.liquidations_on_grid(bars, win(T0, T0 + 2 * H))
     oi = _oi([(0, "a", 100.0), (0, "b", 50.0), (1, "b", 50.0)])
     out = o.liquidations_to_oi(per_venue, oi).set_index(["ts", "exchange"])["ratio"]
     # hour 0: a 3/100, b 1/50, total (3 + 1) / (100 + 50)
@@ -267,7 +272,7 @@ def test_liquidations_to_oi_per_venue_and_total():
 
 
 def test_stale_open_interest_is_missing():
-    per_venue = o.liquidations_on_grid(_bars([(1, "a", 1.0, 0.0)]), T0 + H, T0 + 2 * H)
+    per_venue = o.liquidations_on_grid(_bars([(1, "a", 1.0, 0.0)]), win(T0 + H, T0 + 2 * H))
     oi = _oi([(0.5, "a", 100.0)])
     out = o.liquidations_to_oi(per_venue, oi, max_age="15min")
     assert out["oi_usd"].isna().all() and out["ratio"].isna().all()
@@ -302,7 +307,7 @@ def test_oi_price_regimes_per_bar():
     price = _price(opens=[100, 102, 101], highs=[103] * 3, lows=[99] * 3, closes=[102, 101, 101])
     oi = _oi([(0, "a", 60.0), (0, "b", 40.0), (1, "a", 70.0), (1, "b", 40.0), (2, "a", 59.0)])
     oi = pd.concat([oi, _oi([(2, "b", 40.0), (3, "a", 60.0)])])
-    out = o.oi_price_regimes(oi, price, deadband=0.001)
+    out = o.oi_price_regimes(oi, price, win(T0, T0 + 3 * H), deadband=0.001)
     # bar 0: OI 100 -> 110 (+10%), price 100 -> 102 (+2%): new longs
     assert out["oi_start_usd"].iloc[0] == 100.0 and out["oi_end_usd"].iloc[0] == 110.0
     assert out["oi_change"].iloc[0] == pytest.approx(0.1)
@@ -319,17 +324,17 @@ def test_oi_price_regimes_per_bar():
 def test_oi_price_regimes_on_one_venue_and_refusing_two_coins():
     price = _price(opens=[100], highs=[101], lows=[98], closes=[99])
     oi = _oi([(0, "a", 60.0), (0, "b", 40.0), (1, "a", 66.0)])
-    out = o.oi_price_regimes(oi, price, exchanges=["a"])
+    out = o.oi_price_regimes(oi, price, win(T0, T0 + H, ["a"]))
     # a alone: 60 -> 66 (+10%) with price down 1%: new shorts
     assert out["regime"].tolist() == ["new shorts"]
     two = pd.concat([oi, _oi([(0, "a", 1.0)], symbol="ETH/USDT:USDT")])
     with pytest.raises(UserError, match="several base currencies"):
-        o.oi_price_regimes(two, price)
+        o.oi_price_regimes(two, price, win(T0, T0 + H))
 
 
 def test_oi_price_regimes_without_any_open_interest():
     price = _price(opens=[100], highs=[101], lows=[98], closes=[99])
-    out = o.oi_price_regimes(_oi([]), price)
+    out = o.oi_price_regimes(_oi([]), price, win(T0, T0 + H))
     assert out["oi_change"].isna().all() and out["regime"].isna().all()
 
 

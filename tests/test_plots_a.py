@@ -71,7 +71,7 @@ EXCHANGES = ["binanceusdm", "okx"]
 
 @pytest.fixture
 def table() -> pd.DataFrame:
-    return im.imbalance_table(make_bars(ROWS), T0, END, "1h", EXCHANGES)
+    return im.imbalance_table(make_bars(ROWS), win(T0, END, EXCHANGES))
 
 
 def bars_by_gid(fig: Figure, gid: str) -> list[Rectangle]:
@@ -155,8 +155,7 @@ def test_cumulative_lines_step_at_bar_close_and_run_flat_through_missing(table):
 def test_format_spike_table():
     t = im.imbalance_table(
         make_bars([(0, "okx", 1e6, 0.0), (1, "okx", 1e6, 0.0), (2, "okx", 231.4e6, 4.3e6)]),
-        T0,
-        h(3),
+        win(T0, h(3)),
     )
     spikes = im.spike_bars(t, k=3, window=2, min_history=2)
     shown = pim.format_spike_table(spikes)
@@ -168,7 +167,7 @@ def test_format_spike_table():
 
 
 def test_plots_of_an_all_missing_window_draw_no_bars():
-    t = im.imbalance_table(schema.empty("liquidation_bars"), T0, END)
+    t = im.imbalance_table(schema.empty("liquidation_bars"), win(T0, END))
     for fig in (
         pim.plot_mirrored_bars(t, win(T0, END, None, [])),
         pim.plot_dominance_delta(t, win(T0, END, None, [])),
@@ -181,7 +180,7 @@ def test_plots_of_an_all_missing_window_draw_no_bars():
 
 
 def test_one_hour_window_plots():
-    t = im.imbalance_table(make_bars([(0, "okx", 2e6, 1e6)]), T0, h(1))
+    t = im.imbalance_table(make_bars([(0, "okx", 2e6, 1e6)]), win(T0, h(1)))
     fig = pim.plot_mirrored_bars(t, win(T0, h(1), ["okx"], ["demo"]))
     assert [b.get_height() for b in bars_by_gid(fig, "long")] == [2e6]
     fig.canvas.draw()
@@ -190,8 +189,9 @@ def test_one_hour_window_plots():
 # ---- venues -----------------------------------------------------------------------------
 def test_venue_totals_bars_and_no_data_label():
     bars = make_bars(ROWS)
-    totals = vn.venue_totals(bars, T0, END, exchanges=[*EXCHANGES, "gate"])
-    spikes = vn.venue_totals(bars, T0, END, exchanges=[*EXCHANGES, "gate"], at=[h(3)])
+    window = win(T0, END, [*EXCHANGES, "gate"])
+    totals = vn.venue_totals(bars, window)
+    spikes = vn.venue_totals(bars, window, at=[h(3)])
     fig = pvn.plot_venue_totals(totals, win(T0, END, EXCHANGES, ["demo"]), spike_totals=spikes)
     whole, inside = fig.axes[0], fig.axes[1]
 
@@ -210,7 +210,7 @@ def test_venue_totals_bars_and_no_data_label():
 
 
 def test_venue_shares_are_stacked_fractions():
-    totals = vn.venue_totals(make_bars(ROWS), T0, END, exchanges=[*EXCHANGES, "gate"])
+    totals = vn.venue_totals(make_bars(ROWS), win(T0, END, [*EXCHANGES, "gate"]))
     fig = pvn.plot_venue_shares(totals, win(T0, END, EXCHANGES, ["demo"]))
     ax = fig.axes[0]
     b = [p for p in ax.patches if p.get_gid() == "share:binanceusdm"]
@@ -225,7 +225,7 @@ def test_venue_shares_are_stacked_fractions():
 
 def test_coverage_strip_shows_missing_differently_from_zero():
     bars = make_bars(ROWS)
-    hourly = vn.venue_hourly(bars, T0, END, exchanges=EXCHANGES)
+    hourly = vn.venue_hourly(bars, win(T0, END, EXCHANGES))
     gaps, bad = schema.validate(
         "gaps",
         pd.DataFrame(
@@ -241,7 +241,7 @@ def test_coverage_strip_shows_missing_differently_from_zero():
         ),
     )
     assert bad.empty
-    mask = vn.venue_gap_mask(gaps, T0, END, exchanges=EXCHANGES)
+    mask = vn.venue_gap_mask(gaps, win(T0, END, EXCHANGES))
     fig = pvn.plot_coverage_strip(hourly, win(T0, END, EXCHANGES, ["demo"]), gap_mask=mask)
     ax = fig.axes[0]
     mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
@@ -263,7 +263,7 @@ def test_coverage_strip_shows_missing_differently_from_zero():
 
 
 def test_coverage_strip_of_an_empty_window_draws():
-    hourly = vn.venue_hourly(schema.empty("liquidation_bars"), T0, END, exchanges=["okx"])
+    hourly = vn.venue_hourly(schema.empty("liquidation_bars"), win(T0, END, ["okx"]))
     fig = pvn.plot_coverage_strip(hourly, win(T0, END, ["okx"], []))
     mesh = next(c for c in fig.axes[0].collections if isinstance(c, QuadMesh))
     assert np.ma.getmaskarray(mesh.get_array()).all()

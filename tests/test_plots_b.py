@@ -192,7 +192,7 @@ def _flagged() -> pd.DataFrame:
             "source": "demo",
         }
     )
-    hourly = o.hourly_liquidations(bars, T0, END)
+    hourly = o.hourly_liquidations(bars, win(T0, END))
     frame = o.liquidations_vs_range(hourly, _grid(), window=1)
     return o.flag_stress_without_relief(frame, k=1)
 

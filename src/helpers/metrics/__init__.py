@@ -1,7 +1,7 @@
 """Metrics: one module per question a notebook answers, computed from the store's tables.
 
-* :mod:`~helpers.metrics.imbalance`: how lopsided long vs short liquidations are per bar;
-  the worst bar; spikes (notebook 01).
+* :mod:`~helpers.metrics.imbalance` (package): how lopsided long vs short liquidations are
+  per bar; the worst bar and its headline; spikes (notebook 01).
 * :mod:`~helpers.metrics.venues`: which venues carry the liquidations and how complete each
   venue's data is (02).
 * :mod:`~helpers.metrics.marketmap`: is the broad market risk-off (03).
@@ -9,10 +9,13 @@
   and support zones (04).
 * :mod:`~helpers.metrics.liquidation_map`: the ESTIMATED open liquidation map, modelled from
   open interest and stated leverage assumptions; never summed with the realised (04).
-* :mod:`~helpers.metrics.outlook`: is stress turning into weakness (05).
-* :mod:`~helpers.metrics.brief`: each notebook's analysis in one call and the key figures
-  it reports; the summary notebook (00) calls the same functions.
+* :mod:`~helpers.metrics.outlook` (package): is stress turning into weakness (05).
+* ``*_analysis`` modules: each notebook's analysis in one call and the key figures it
+  reports; the summary notebook (00) calls the same functions
+  (:mod:`~helpers.metrics.summary_analysis`).
 
 Metrics read tables and return tables or small dataclasses; they never draw (that is
-:mod:`helpers.plots`) and never fetch (that is :mod:`helpers.sources`).
+:mod:`helpers.plots`) and never fetch (that is :mod:`helpers.sources`). A metric that works
+on a window takes its frame(s) first and the :class:`helpers.timegrid.Window` second, as
+the plots do.
 """

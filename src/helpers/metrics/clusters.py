@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.errors import UserError
-from helpers.timegrid import window_grid
+from helpers.timegrid import Window
 
 REALISED = "realised"
 ESTIMATED = "estimated"
@@ -33,14 +33,16 @@ _BIN_COLUMNS = ["bin_low", "bin_high", "bin_mid", "long_usd", "short_usd", "tota
 
 
 def reference_bars(
-    ohlcv: pd.DataFrame, exchange: str | None = None, interval: str = "1h"
+    ohlcv: pd.DataFrame, window: Window, exchange: str | None = None
 ) -> pd.DataFrame:
-    """The OHLCV bars of one venue, used as THE price path of a report.
+    """The OHLCV bars of one venue in the window's interval, used as THE price path of a
+    report.
 
-    ``exchange=None`` picks the venue with the most ``interval`` bars (ties: alphabetical
-    first). Raises :class:`UserError` if that venue has several symbols or duplicate bars.
+    ``exchange=None`` picks the venue with the most such bars (ties: alphabetical first).
+    Raises :class:`UserError` if that venue has several symbols or duplicate bars.
     Returns the canonical ``ohlcv`` columns sorted by ``ts`` (empty if there are no bars).
     """
+    interval = window.interval
     bars = ohlcv[ohlcv["interval"] == interval]
     if exchange is None and len(bars):
         counts = bars.groupby("exchange").size()
@@ -55,18 +57,13 @@ def reference_bars(
     return bars.sort_values("ts").reset_index(drop=True)
 
 
-def price_grid(
-    bars: pd.DataFrame,
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    interval: str = "1h",
-) -> pd.DataFrame:
+def price_grid(bars: pd.DataFrame, window: Window) -> pd.DataFrame:
     """``bars`` on the window grid: one row per bar open time, NaN prices for a missing bar.
 
     Columns: ``ts``, ``open``, ``high``, ``low``, ``close`` (quote currency) and ``volume``
     (base units).
     """
-    grid = window_grid(start, end, interval)
+    grid = window.grid()
     out = bars.set_index("ts")[_BAR_COLUMNS].astype("float64").reindex(grid)
     return out.rename_axis("ts").reset_index()
 

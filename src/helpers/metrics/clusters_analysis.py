@@ -72,9 +72,10 @@ def cluster_analysis(
             "no price data in the window",
             break_depth,
         )
-    ref = clusters.reference_bars(ohlcv, interval=ds.interval)
+    window = ds.window
+    ref = clusters.reference_bars(ohlcv, window)
     reference = str(ref["exchange"].iloc[0])
-    grid = clusters.price_grid(ref, ds.start, ds.end, ds.interval)
+    grid = clusters.price_grid(ref, window)
     closes = grid["close"].dropna()
     last_price = float(closes.iloc[-1]) if len(closes) else None
     lows = clusters.swing_lows(grid, swing_window)

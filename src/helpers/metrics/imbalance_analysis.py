@@ -37,11 +37,10 @@ def imbalance_analysis(
 ) -> ImbalanceResult:
     """The imbalance notebook's tables. Spike tests use ``spike_window`` bars of history
     before ``start`` too, so the first bars of the window can be tested."""
-    table = imbalance.imbalance_table(ds.bars(), ds.start, ds.end, ds.interval, ds.exchanges)
+    window = ds.window
+    table = imbalance.imbalance_table(ds.bars(), window)
     history = ds.extended(spike_window)
-    long_table = imbalance.imbalance_table(
-        history.bars(), history.start, history.end, ds.interval, ds.exchanges
-    )
+    long_table = imbalance.imbalance_table(history.bars(), window.extended(spike_window))
     spikes = imbalance.spike_bars(long_table, k=spike_k, window=spike_window)
     spikes = spikes[spikes.index >= ds.start]
     return ImbalanceResult(
@@ -49,7 +48,7 @@ def imbalance_analysis(
         cumulative=imbalance.cumulative_sides(table),
         totals=imbalance.window_totals(table),
         worst=imbalance.worst_bar(table),
-        headline=imbalance.headline(table, ds.interval),
+        headline=imbalance.headline(table, window),
         spikes=spikes,
         spike_k=spike_k,
         spike_window=spike_window,

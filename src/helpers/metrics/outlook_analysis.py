@@ -41,28 +41,23 @@ def outlook_analysis(
 ) -> OutlookResult:
     from helpers.metrics import clusters, outlook
 
-    bars = ds.bars()
-    args = (ds.start, ds.end, ds.interval, ds.exchanges)
-    hourly = outlook.hourly_liquidations(bars, *args)
+    bars, window = ds.bars(), ds.window
+    hourly = outlook.hourly_liquidations(bars, window)
     ohlcv = rows_of_base(ds.ohlcv(), base)
     if ohlcv.empty:
         grid = pd.DataFrame()
         vs_range = pd.DataFrame()
         regimes = pd.DataFrame()
     else:
-        grid = clusters.price_grid(
-            clusters.reference_bars(ohlcv, interval=ds.interval), ds.start, ds.end, ds.interval
-        )
+        grid = clusters.price_grid(clusters.reference_bars(ohlcv, window), window)
         vs_range = outlook.flag_stress_without_relief(
             outlook.liquidations_vs_range(hourly, grid, rolling_window), rising_steps
         )
         later = ds.store.read(
             "open_interest", ds.start, ds.end + pd.Timedelta(hours=1), ds.exchanges, ds.symbols
         )
-        regimes = outlook.oi_price_regimes(
-            rows_of_base(later, base), grid, ds.interval, deadband, exchanges=ds.exchanges
-        )
-    per_venue = outlook.liquidations_on_grid(bars, *args)
+        regimes = outlook.oi_price_regimes(rows_of_base(later, base), grid, window, deadband)
+    per_venue = outlook.liquidations_on_grid(bars, window)
     funding = ds.funding()
     return OutlookResult(
         base=base,

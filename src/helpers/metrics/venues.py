@@ -9,13 +9,14 @@ POSITION; money is in US dollars.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from helpers import schema
-from helpers.metrics.imbalance import bars_in_window, expected_venues
-from helpers.timegrid import interval_timedelta, require_utc, window_grid
+from helpers.metrics.imbalance.table import bars_in_window, expected_venues
+from helpers.timegrid import Window, require_utc
 
 GAP_TABLES = ("liquidations", "liquidation_bars")
 """``gaps.table_name`` values that concern liquidation coverage."""
@@ -43,23 +44,17 @@ latest liquidation per symbol in each 1000 ms. Bybit documents the same limit fo
 SIDE_COLUMNS = ("long_usd", "short_usd", "total_usd")
 
 
-def venue_hourly(
-    bars: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    interval: str = "1h",
-    exchanges: Sequence[str] | None = None,
-    value: str = "total_usd",
-) -> pd.DataFrame:
+def venue_hourly(bars: pd.DataFrame, window: Window, value: str = "total_usd") -> pd.DataFrame:
     """US dollars per bar and venue, summed over symbols: index ``ts`` (the window grid, UTC),
     one column per venue. ``value`` is ``long_usd``, ``short_usd`` or ``total_usd``
     (long + short). A venue bar with no row is NaN (not observed), never zero. Columns are
-    ``exchanges`` if given, else every venue with a row of this interval in ``bars``."""
+    the window's ``exchanges`` if given, else every venue with a row of its interval in
+    ``bars``."""
     if value not in SIDE_COLUMNS:
         raise ValueError(f"value must be one of {SIDE_COLUMNS}, got {value!r}")
-    grid = window_grid(start, end, interval)
-    rows = bars_in_window(bars, start, end, interval, exchanges)
-    venues = expected_venues(bars, exchanges, interval)
+    grid = window.grid()
+    rows = bars_in_window(bars, window)
+    venues = expected_venues(bars, window.exchanges, window.interval)
     rows = rows.assign(total_usd=rows["long_usd"] + rows["short_usd"])
     wide = rows.pivot_table(
         index="ts", columns="exchange", values=value, aggfunc="sum", observed=True
@@ -79,12 +74,7 @@ def _check_bars_on_grid(when: Iterable[pd.Timestamp], grid: pd.DatetimeIndex) ->
 
 
 def venue_totals(
-    bars: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    interval: str = "1h",
-    exchanges: Sequence[str] | None = None,
-    at: Iterable[pd.Timestamp] | None = None,
+    bars: pd.DataFrame, window: Window, at: Iterable[pd.Timestamp] | None = None
 ) -> pd.DataFrame:
     """Long and short US dollars per venue over the window, or only over the bars ``at``.
 
@@ -99,11 +89,10 @@ def venue_totals(
     * ``observed_bars`` of ``bars`` (the bars asked about): a venue with fewer observed bars
       is partial and its sums are lower bounds.
     """
-    grid = window_grid(start, end, interval)
+    grid = window.grid()
     selected = grid if at is None else _check_bars_on_grid(at, grid)
     wide = {
-        side: venue_hourly(bars, start, end, interval, exchanges, side).loc[selected]
-        for side in ("long_usd", "short_usd")
+        side: venue_hourly(bars, window, side).loc[selected] for side in ("long_usd", "short_usd")
     }
     totals = pd.DataFrame({side: w.sum(min_count=1) for side, w in wide.items()})
     totals["total_usd"] = totals["long_usd"] + totals["short_usd"]
@@ -117,30 +106,24 @@ def venue_totals(
     return totals
 
 
-def venue_gap_mask(
-    gaps: pd.DataFrame | None,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    interval: str = "1h",
-    exchanges: Sequence[str] | None = None,
-    symbols: Sequence[str] | None = None,
-) -> pd.DataFrame:
+def venue_gap_mask(gaps: pd.DataFrame | None, window: Window) -> pd.DataFrame:
     """True where a bar of the window grid overlaps a recorded gap of the venue.
 
-    Index ``ts`` (grid), one boolean column per venue. Only gaps of :data:`GAP_TABLES` count;
-    with ``symbols``, only gaps of those symbols or of the whole venue (``symbol`` missing).
+    Index ``ts`` (grid), one boolean column per venue: the window's ``exchanges``, else every
+    venue with a gap. Only gaps of :data:`GAP_TABLES` count; when the window names
+    ``symbols``, only gaps of those symbols or of the whole venue (``symbol`` missing).
     A gap ``[gap.start, gap.end)`` overlaps bar ``[t, t + interval)`` when
     ``gap.start < t + interval`` and ``gap.end > t``; a missing ``end`` means still open.
     ``gaps`` None means no gap was recorded.
     """
     gaps = _gaps_or_empty(gaps)
-    grid = window_grid(start, end, interval)
-    step = interval_timedelta(interval)
+    grid = window.grid()
+    step = window.step
     relevant = gaps[gaps["table_name"].isin(GAP_TABLES).fillna(False).astype(bool)]
-    if symbols is not None:
+    if window.symbols is not None:
         sym = relevant["symbol"]
-        relevant = relevant[(sym.isna() | sym.isin(list(symbols))).astype(bool)]
-    venues = expected_venues(relevant, exchanges)
+        relevant = relevant[(sym.isna() | sym.isin(list(window.symbols))).astype(bool)]
+    venues = expected_venues(relevant, window.exchanges)
     mask = pd.DataFrame(False, index=grid, columns=pd.Index(venues, name="exchange"))
     bar_close = grid + step
     for row in relevant[relevant["exchange"].isin(venues)].itertuples(index=False):
@@ -151,15 +134,7 @@ def venue_gap_mask(
     return mask
 
 
-def venue_coverage(
-    bars: pd.DataFrame,
-    gaps: pd.DataFrame | None,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    interval: str = "1h",
-    exchanges: Sequence[str] | None = None,
-    symbols: Sequence[str] | None = None,
-) -> pd.DataFrame:
+def venue_coverage(bars: pd.DataFrame, gaps: pd.DataFrame | None, window: Window) -> pd.DataFrame:
     """How well each venue is covered in the window, one row per venue (index ``exchange``).
 
     Columns:
@@ -173,23 +148,24 @@ def venue_coverage(
     * ``gap_reasons``: the distinct reasons of the venue's gaps in the window, ``; ``-joined.
     * ``known_undercount``: the note from :data:`KNOWN_UNDERCOUNTS`, empty when none is known.
 
-    Venues are ``exchanges`` if given, else every venue with bars of this interval in ``bars``
-    or gaps in the window.
+    Venues are the window's ``exchanges`` if given, else every venue with bars of its interval
+    in ``bars`` or gaps in the window; when the window names ``symbols``, only rows of those
+    symbols count (and gaps as in :func:`venue_gap_mask`).
     ``gaps`` None means no gap was recorded.
     """
     gaps = _gaps_or_empty(gaps)
-    rows = bars_in_window(bars, start, end, interval, exchanges)
-    if symbols is not None:
-        rows = rows[rows["symbol"].isin(list(symbols))]
-    gap_mask = venue_gap_mask(gaps, start, end, interval, exchanges, symbols)
-    if exchanges is None:
+    rows = bars_in_window(bars, window)
+    if window.symbols is not None:
+        rows = rows[rows["symbol"].isin(list(window.symbols))]
+    gap_mask = venue_gap_mask(gaps, window)
+    if window.exchanges is None:
         gapped = gap_mask.columns[gap_mask.any()]
-        venues = sorted(set(expected_venues(bars, None, interval)) | set(gapped))
+        venues = sorted(set(expected_venues(bars, None, window.interval)) | set(gapped))
     else:
-        venues = expected_venues(bars, exchanges)
-    observed = venue_hourly(rows, start, end, interval, venues, "long_usd").notna()
+        venues = expected_venues(bars, window.exchanges)
+    observed = venue_hourly(rows, replace(window, exchanges=tuple(venues)), "long_usd").notna()
     gap_mask = gap_mask.reindex(columns=venues, fill_value=False)
-    reasons = _gap_reasons(gaps, start, end, venues)
+    reasons = _gap_reasons(gaps, window, venues)
     records = []
     for venue in venues:
         mine = rows[rows["exchange"] == venue]
@@ -234,10 +210,8 @@ def _gaps_or_empty(gaps: pd.DataFrame | None) -> pd.DataFrame:
     return schema.empty("gaps") if gaps is None else gaps
 
 
-def _gap_reasons(
-    gaps: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, venues: Sequence[str]
-) -> dict[str, str]:
-    s, e = require_utc(start, "start"), require_utc(end, "end")
+def _gap_reasons(gaps: pd.DataFrame, window: Window, venues: Sequence[str]) -> dict[str, str]:
+    s, e = window.start, window.end
     inside = (
         gaps["table_name"].isin(GAP_TABLES)
         & gaps["exchange"].isin(list(venues))

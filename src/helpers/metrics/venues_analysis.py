@@ -32,14 +32,13 @@ class VenueResult:
 
 def venue_analysis(ds: Dataset, spikes: pd.DataFrame) -> VenueResult:
     """The venue notebook's tables; ``spikes`` is :attr:`ImbalanceResult.spikes`."""
-    bars, gaps = ds.bars(), ds.gaps()
-    args = (ds.start, ds.end, ds.interval, ds.exchanges)
+    bars, gaps, window = ds.bars(), ds.gaps(), ds.window
     return VenueResult(
-        totals=venues.venue_totals(bars, *args),
-        spike_totals=venues.venue_totals(bars, *args, at=spikes.index),
-        hourly=venues.venue_hourly(bars, *args),
-        gap_mask=venues.venue_gap_mask(gaps, *args, ds.symbols),
-        coverage=venues.venue_coverage(bars, gaps, *args, ds.symbols),
+        totals=venues.venue_totals(bars, window),
+        spike_totals=venues.venue_totals(bars, window, at=spikes.index),
+        hourly=venues.venue_hourly(bars, window),
+        gap_mask=venues.venue_gap_mask(gaps, window),
+        coverage=venues.venue_coverage(bars, gaps, window),
         spike_bars=len(spikes),
     )
 

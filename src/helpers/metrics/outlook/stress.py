@@ -1,0 +1,83 @@
+"""Rolling liquidations against the rolling price range, and the stress-without-relief flag
+(conventions: :mod:`helpers.metrics.outlook`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.errors import UserError
+
+
+def liquidations_vs_range(hourly: pd.DataFrame, grid: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Rolling liquidation volume against the rolling price range, per bar.
+
+    ``hourly`` is :func:`helpers.metrics.outlook.hourly_liquidations`, ``grid`` the price
+    grid of the same window (:func:`helpers.metrics.clusters.price_grid`). Over the
+    ``window`` bars ending at each bar:
+
+    * ``long_usd_roll``, ``short_usd_roll``, ``total_usd_roll``: sums of liquidated notional;
+    * ``range_frac = (max high - min low) / close`` of the last bar, a fraction;
+    * ``window_open``: the open of the window's first bar, the price when the window started.
+
+    Each is NaN until ``window`` bars exist and whenever a bar inside the window is missing.
+    """
+    if window < 1:
+        raise UserError(f"rolling window must be at least 1 bar, got {window}")
+    px = grid.set_index("ts")
+    liq = hourly.set_index("ts").reindex(px.index)
+    roll = {
+        f"{c}_roll": liq[c].rolling(window, min_periods=window).sum()
+        for c in ("long_usd", "short_usd", "total_usd")
+    }
+    high = px["high"].rolling(window, min_periods=window).max()
+    low = px["low"].rolling(window, min_periods=window).min()
+    out = pd.DataFrame(
+        {
+            "long_usd": liq["long_usd"],
+            "short_usd": liq["short_usd"],
+            "total_usd": liq["total_usd"],
+            **roll,
+            "range_frac": (high - low) / px["close"],
+            "close": px["close"],
+            "window_open": px["open"].shift(window - 1),
+        },
+        index=px.index,
+    )
+    out.attrs["window"] = window
+    return out.reset_index()
+
+
+def _nullable(values: pd.Series, known: pd.Series) -> pd.Series:
+    return values.astype("boolean").mask(~known)
+
+
+def flag_stress_without_relief(frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """Flag bars where long liquidations keep rising while the range narrows without recovery.
+
+    On :func:`liquidations_vs_range` output, three tests at each bar t:
+
+    * ``longs_rising``: ``long_usd_roll`` rose at each of the last ``k`` steps
+      (``roll[t] > roll[t-1] > ... > roll[t-k]``);
+    * ``range_narrowing``: ``range_frac[t] < range_frac[t-k]``;
+    * ``no_recovery``: ``close[t] < window_open[t]`` (price below where the window started).
+
+    ``stress_flag`` is their AND. Each column is a nullable boolean, NA where an input is
+    missing, so a gap never reads as "no stress".
+    """
+    if k < 1:
+        raise UserError(f"k must be at least 1 step, got {k}")
+    roll = frame["long_usd_roll"]
+    steps = roll.diff()
+    known_steps = steps.notna().astype("float64").rolling(k, min_periods=k).sum() == k
+    rising = (steps > 0).astype("float64").rolling(k, min_periods=k).sum() == k
+    prior_range = frame["range_frac"].shift(k)
+    narrowing = frame["range_frac"] < prior_range
+    no_recovery = frame["close"] < frame["window_open"]
+    out = frame.assign(
+        longs_rising=_nullable(rising, known_steps),
+        range_narrowing=_nullable(narrowing, frame["range_frac"].notna() & prior_range.notna()),
+        no_recovery=_nullable(no_recovery, frame["close"].notna() & frame["window_open"].notna()),
+    )
+    out["stress_flag"] = out["longs_rising"] & out["range_narrowing"] & out["no_recovery"]
+    out.attrs = dict(frame.attrs, k=k)
+    return out
