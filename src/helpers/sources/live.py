@@ -111,12 +111,14 @@ def streams_for(exchange_id: str, config: Any) -> list[Stream]:
         raise UserError(
             f"no live liquidation stream for {exchange_id!r}; choose from {LIVE_EXCHANGES}"
         )
-    if exchange_id != "bybit":
+    if quirks(exchange_id).live_stream != "per_symbol":
         return [Stream(exchange_id, None)]
     entry = config.exchange(exchange_id)
     symbols = entry.collect.get("symbols") or list(entry.symbols)
     if not symbols:
-        raise UserError("bybit streams liquidations per symbol: list exchanges.bybit.symbols")
+        raise UserError(
+            f"{exchange_id} streams liquidations per symbol: list exchanges.{exchange_id}.symbols"
+        )
     return [Stream(exchange_id, str(s)) for s in symbols]
 
 

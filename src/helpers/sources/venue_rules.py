@@ -1,16 +1,22 @@
 """Venue quirks in one table keyed by ccxt id: what each venue's API needs that ccxt does not
-smooth over. Each entry's facts and their sources are in ``docs/venue-rules.md``; the side
-and notional rule of each venue's liquidation payload is the dispatch table of
-:mod:`helpers.sources.normalize` (one function per wire format).
+smooth over, and how its liquidation records are read. Each entry's facts and their sources
+are in ``docs/venue-rules.md``.
+
+Two kinds of fact live here. Request quirks (page sizes, windows, paging and request style,
+live stream) are read by :mod:`helpers.sources.ccxt_rest` and :mod:`helpers.sources.live`.
+Liquidation rules (the wire format, which raw field carries the side and whether it is the
+ORDER or the POSITION side, and the size unit when markets are not loaded) are read by
+:mod:`helpers.sources.normalize`, whose parsers are keyed by format name, not by venue.
 
 Times are epoch milliseconds; page sizes are rows per request (a larger ``limit`` is refused
-by the venue, not truncated, so these are its documented maxima).
+by the venue, not truncated, so these are its documented maxima). Sides are the liquidated
+POSITION: ``long`` = a long position force-closed (a forced sell).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 PAGE_LIMITS: Mapping[str, int] = {
@@ -31,10 +37,51 @@ LiveStream = Literal["per_symbol", "all_swaps", "all_markets"]
 """How a venue's liquidation stream is watched: one subscription per symbol (Bybit), every
 swap at once (OKX), or the all-market stream (Binance ``!forceOrder@arr``)."""
 
+LiquidationFormat = Literal[
+    "binance_force_order",
+    "bybit_liquidation",
+    "okx_liquidation_orders",
+    "gate_liq_orders",
+    "htx_liquidation_orders",
+    "bitfinex_liquidations_hist",
+    "deribit_settlements",
+    "hyperliquid_fills",
+]
+"""The wire format of a venue's liquidation records (the raw ``info`` of ccxt's items), one
+parser each in :mod:`helpers.sources.normalize.formats`: Binance ``forceOrder`` ``o``, Bybit
+``allLiquidation``/``liquidation``, OKX ``liquidation-orders`` (a ``details`` list per
+instrument), Gate ``liq_orders``, HTX ``liquidation_orders`` (linear v5 and coin-margined),
+Bitfinex ``liquidations/hist`` (a positional list), Deribit bankruptcy settlements, and
+Hyperliquid fills carrying a ``liquidation`` object."""
+
+SideConvention = Literal["order", "position", "position_buy_sell", "position_sign"]
+"""What a raw side field says, read as the liquidated POSITION:
+
+* ``order``: the liquidation ORDER side; sell/ask/``A`` = long liquidated, buy/bid/``B`` =
+  short (Binance ``S``, OKX net-mode ``side``, HTX ``direction``, a Hyperliquid fill);
+* ``position``: the position named outright, ``long``/``short`` (OKX ``posSide``, HTX
+  ``position_side``);
+* ``position_buy_sell``: the POSITION as Buy/Sell, ``Buy`` = long liquidated, the opposite of
+  ``order`` (Bybit ``S``);
+* ``position_sign``: a signed position size, positive = long (Gate ``size``, Bitfinex
+  ``AMOUNT``)."""
+
+
+@dataclass(frozen=True)
+class SideField:
+    """One raw field of a liquidation record that may carry the liquidated side."""
+
+    keys: tuple[str, ...]
+    """The field's names, aliases across API versions: the first present in the record is
+    read (e.g. Bybit ``S`` on ``allLiquidation``, ``side`` on the older ``liquidation``)."""
+    convention: SideConvention
+    """Whether the value is the ORDER side, the POSITION, or a signed position size."""
+
 
 @dataclass(frozen=True)
 class VenueQuirks:
-    """One venue's quirks; the defaults are ccxt's ordinary behaviour."""
+    """One venue's quirks; the defaults are ccxt's ordinary behaviour and no verified
+    liquidation rule."""
 
     page_limits: Mapping[str, int] = field(default_factory=dict)
     """Rows per request, per table, where below :data:`PAGE_LIMITS`."""
@@ -52,41 +99,96 @@ class VenueQuirks:
     """Open-interest history carries a USD value even for inverse (coin-margined) contracts."""
     live_stream: LiveStream | None = None
     """The venue's ccxt.pro liquidation stream, when it has one."""
+    liquidation_format: LiquidationFormat | None = None
+    """The wire format of the venue's liquidation records; None: no verified rule, so rows
+    keep ``side`` None (quarantined) and sizes come from ccxt's unified fields."""
+    liquidation_side: tuple[SideField, ...] = ()
+    """Where a liquidation record carries the liquidated side, tried in order until one
+    gives ``long``/``short`` (OKX: in each ``details`` element; Bitfinex: the entry's named
+    positions; Hyperliquid: the liquidated user's fill, a counterparty's gives the
+    opposite). Empty: the records carry no side (Deribit), rows keep ``side`` None."""
+    linear_contract_size: float | None = None
+    """BASE units per contract of a linear liquidation quantity when ``exchange.markets`` is
+    not loaded: 1.0 where the venue gives the quantity in base units (Binance USD-M, Bybit
+    linear, Bitfinex, Hyperliquid); None where it is in contracts only the market sizes
+    (OKX ``ctVal``, Gate ``quanto_multiplier``, HTX), so ``amount`` stays NaN. A loaded
+    market's ``contractSize`` always wins."""
+    inverse_contract_usd: float | None = None
+    """USD per contract of an inverse (coin-margined) liquidation quantity without markets:
+    1.0 for Bybit (``v`` in USD); None elsewhere (Binance COIN-M 100 or 10 USD, OKX and HTX
+    100 USD: from the market)."""
 
     def page_limit(self, table: str) -> int:
         return self.page_limits.get(table, PAGE_LIMITS[table])
 
 
+_BINANCE = VenueQuirks(
+    liquidation_format="binance_force_order",
+    liquidation_side=(SideField(("S",), "order"),),
+    linear_contract_size=1.0,
+)
 _GATE = VenueQuirks(
     page_limits={"liquidations": 1000},
     liquidation_window_ms=3_600_000,
     time_resolution_ms=1000,
     liquidation_request="seconds_from_to",
     oi_value_in_usd=True,
+    liquidation_format="gate_liq_orders",
+    liquidation_side=(SideField(("size",), "position_sign"),),
+)
+_HTX_LIQUIDATIONS = VenueQuirks(
+    liquidation_format="htx_liquidation_orders",
+    liquidation_side=(
+        SideField(("position_side",), "position"),
+        SideField(("direction", "side"), "order"),
+    ),
 )
 
 VENUES: Mapping[str, VenueQuirks] = {
-    "binanceusdm": VenueQuirks(live_stream="all_markets"),
+    "binanceusdm": replace(_BINANCE, live_stream="all_markets"),
+    "binance": _BINANCE,
+    "binancecoinm": replace(_BINANCE, linear_contract_size=None),
     "okx": VenueQuirks(
         page_limits={"funding": 100},
         funding_end_param="after",
         oi_value_in_usd=True,
         live_stream="all_swaps",
+        liquidation_format="okx_liquidation_orders",
+        liquidation_side=(SideField(("posSide",), "position"), SideField(("side",), "order")),
     ),
     "bybit": VenueQuirks(
         page_limits={"funding": 200, "open_interest": 200},
         oi_value_in_usd=True,
         live_stream="per_symbol",
+        liquidation_format="bybit_liquidation",
+        liquidation_side=(SideField(("S", "side"), "position_buy_sell"),),
+        linear_contract_size=1.0,
+        inverse_contract_usd=1.0,
     ),
     "gate": _GATE,
     "gateio": _GATE,
-    "htx": VenueQuirks(page_limits={"liquidations": 100}, liquidation_window_ms=2 * 3_600_000),
+    "htx": replace(
+        _HTX_LIQUIDATIONS, page_limits={"liquidations": 100}, liquidation_window_ms=2 * 3_600_000
+    ),
+    "huobi": _HTX_LIQUIDATIONS,
     "bitfinex": VenueQuirks(
         page_limits={"liquidations": 500},
         global_liquidation_feed=True,
         liquidation_request="oldest_first",
+        liquidation_format="bitfinex_liquidations_hist",
+        liquidation_side=(SideField(("AMOUNT",), "position_sign"),),
+        linear_contract_size=1.0,
     ),
-    "deribit": VenueQuirks(page_limits={"liquidations": 100}, liquidation_request="search_back"),
+    "deribit": VenueQuirks(
+        page_limits={"liquidations": 100},
+        liquidation_request="search_back",
+        liquidation_format="deribit_settlements",
+    ),
+    "hyperliquid": VenueQuirks(
+        liquidation_format="hyperliquid_fills",
+        liquidation_side=(SideField(("side",), "order"),),
+        linear_contract_size=1.0,
+    ),
 }
 """Every venue with a quirk, by ccxt id; any other venue gets :class:`VenueQuirks` defaults."""
 
@@ -96,6 +198,11 @@ _ORDINARY = VenueQuirks()
 def quirks(exchange_id: str) -> VenueQuirks:
     """The quirks of ``exchange_id`` (ccxt id); defaults for a venue not in :data:`VENUES`."""
     return VENUES.get(exchange_id, _ORDINARY)
+
+
+def liquidation_venues() -> tuple[str, ...]:
+    """ccxt ids of the venues with a verified liquidation rule (a wire format), sorted."""
+    return tuple(sorted(ex for ex, q in VENUES.items() if q.liquidation_format is not None))
 
 
 def live_venues() -> tuple[str, ...]:
