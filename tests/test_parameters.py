@@ -4,6 +4,7 @@ analysis signatures must agree with it."""
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,31 @@ def test_defaults_merge_the_groups_and_refuse_a_clash(monkeypatch: pytest.Monkey
     monkeypatch.setattr(parameters, "GROUPS", {**parameters.GROUPS, "other": Other})
     with pytest.raises(ValueError, match="'base' has two defaults"):
         parameters.defaults("clusters", "other")
+
+
+ANALYSES = [
+    ("helpers.metrics.imbalance_analysis", "imbalance_analysis", "spikes"),
+    ("helpers.metrics.marketmap_analysis", "market_analysis", "market_map"),
+    ("helpers.metrics.clusters_analysis", "cluster_analysis", "clusters"),
+    ("helpers.metrics.outlook_analysis", "outlook_analysis", "outlook"),
+]
+
+
+@pytest.mark.parametrize(("module", "name", "group"), ANALYSES, ids=[a[1] for a in ANALYSES])
+def test_analysis_signature_defaults_come_from_the_one_home(
+    module: str, name: str, group: str
+) -> None:
+    import importlib
+
+    fn = getattr(importlib.import_module(module), name)
+    params = {
+        k: p.default
+        for k, p in inspect.signature(fn).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    expected = parameters.defaults(group)
+    assert set(params) == set(expected)
+    # leverage_weights defaults to None in the signature and to the table inside the function
+    assert {k: v for k, v in params.items() if v is not None} == {
+        k: v for k, v in expected.items() if k in params and params[k] is not None
+    }

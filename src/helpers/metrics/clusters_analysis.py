@@ -13,7 +13,11 @@ import pandas as pd
 
 from helpers.dataset import Dataset
 from helpers.metrics.figures import num_or_none, rows_of_base
+from helpers.metrics.parameters import ClusterParameters
 from helpers.present import KeyFigure
+
+_D = ClusterParameters()
+"""Defaults of this analysis's knobs (helpers.metrics.parameters)."""
 
 
 @dataclass(frozen=True)
@@ -38,20 +42,20 @@ class ClusterResult:
 
 def cluster_analysis(
     ds: Dataset,
-    base: str = "BTC",
-    bin_width: float = 250.0,
-    swing_window: int = 3,
-    zone_tolerance: float = 0.005,
+    base: str = _D.base,
+    bin_width: float = _D.bin_width,
+    swing_window: int = _D.swing_window,
+    zone_tolerance: float = _D.zone_tolerance,
     leverage_weights: dict[float, float] | None = None,
-    long_share: float = 0.5,
-    mmr: float = 0.005,
-    lookback: str = "72h",
-    break_depth: float = 0.03,
+    long_share: float = _D.long_share,
+    mmr: float = _D.mmr,
+    lookback: str = _D.lookback,
+    break_depth: float = _D.break_depth,
 ) -> ClusterResult:
     """Clusters for one base asset; the estimated map is built at the window's end."""
     from helpers.metrics import clusters, liquidation_map
 
-    weights = leverage_weights or {5: 0.2, 10: 0.3, 20: 0.3, 50: 0.2}
+    weights = leverage_weights or _D.leverage_weights
     ohlcv = rows_of_base(ds.ohlcv(), base)
     by_price = clusters.realised_by_price(ds.price_bins(base, bin_width), bin_width)
     if ohlcv.empty:

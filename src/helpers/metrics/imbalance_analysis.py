@@ -15,7 +15,11 @@ import pandas as pd
 from helpers.dataset import Dataset
 from helpers.metrics import imbalance
 from helpers.metrics.figures import num_or_none, pct_or_none
+from helpers.metrics.parameters import SpikeParameters
 from helpers.present import KeyFigure
+
+_D = SpikeParameters()
+"""Defaults of this analysis's knobs (helpers.metrics.parameters)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class ImbalanceResult:
 
 
 def imbalance_analysis(
-    ds: Dataset, spike_k: float = 5.0, spike_window: int = 24
+    ds: Dataset, spike_k: float = _D.spike_k, spike_window: int = _D.spike_window
 ) -> ImbalanceResult:
     """The imbalance notebook's tables. Spike tests use ``spike_window`` bars of history
     before ``start`` too, so the first bars of the window can be tested."""

@@ -14,7 +14,11 @@ import pandas as pd
 from helpers.dataset import Dataset
 from helpers.metrics import marketmap
 from helpers.metrics.figures import num_or_none
+from helpers.metrics.parameters import MarketMapParameters
 from helpers.present import KeyFigure
+
+_D = MarketMapParameters()
+"""Defaults of this analysis's knobs (helpers.metrics.parameters)."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class MarketResult:
     sources: tuple[str, ...]
 
 
-def market_analysis(ds: Dataset, top_n: int = 30) -> MarketResult:
+def market_analysis(ds: Dataset, top_n: int = _D.top_n) -> MarketResult:
     caps = ds.market_caps()
     snapshot = marketmap.latest_snapshot(caps, ds.end - pd.Timedelta(microseconds=1))
     top = marketmap.top_by_cap(snapshot, top_n)

@@ -13,7 +13,11 @@ import pandas as pd
 
 from helpers.dataset import Dataset
 from helpers.metrics.figures import num_or_none, pct_or_none, rows_of_base
+from helpers.metrics.parameters import OutlookParameters
 from helpers.present import KeyFigure
+
+_D = OutlookParameters()
+"""Defaults of this analysis's knobs (helpers.metrics.parameters)."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +37,11 @@ class OutlookResult:
 
 def outlook_analysis(
     ds: Dataset,
-    base: str = "BTC",
-    rolling_window: int = 6,
-    rising_steps: int = 3,
-    single_share: float = 0.5,
-    deadband: float = 0.001,
+    base: str = _D.base,
+    rolling_window: int = _D.rolling_window,
+    rising_steps: int = _D.rising_steps,
+    single_share: float = _D.single_share,
+    deadband: float = _D.deadband,
 ) -> OutlookResult:
     from helpers.metrics import clusters, outlook
 
