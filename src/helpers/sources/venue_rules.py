@@ -33,6 +33,12 @@ LiquidationRequest = Literal["since_until", "seconds_from_to", "oldest_first", "
 ``oldest_first`` (Bitfinex: ``sort=1``, the venue defaults to newest first), ``search_back``
 (Deribit: ``search_start_timestamp`` is the LATEST time searched back from)."""
 
+ParserFix = Literal["oi_history_time_at_index_0"]
+"""A mend for a ccxt parser that drops a field the venue sends
+(:func:`helpers.sources.ccxt_rest.checks.install_parser_fixes`):
+``oi_history_time_at_index_0``: open-interest history rows carry their time at index 0, where
+ccxt's ``parse_open_interest`` reads index 1 (Bitfinex ``status/deriv/{key}/hist``)."""
+
 LiveStream = Literal["per_symbol", "all_swaps", "all_markets"]
 """How a venue's liquidation stream is watched: one subscription per symbol (Bybit), every
 swap at once (OKX), or the all-market stream (Binance ``!forceOrder@arr``)."""
@@ -99,6 +105,8 @@ class VenueQuirks:
     """Open-interest history carries a USD value even for inverse (coin-margined) contracts."""
     live_stream: LiveStream | None = None
     """The venue's ccxt.pro liquidation stream, when it has one."""
+    parser_fixes: tuple[ParserFix, ...] = ()
+    """ccxt parsers mended for this venue (:data:`ParserFix`)."""
     liquidation_format: LiquidationFormat | None = None
     """The wire format of the venue's liquidation records; None: no verified rule, so rows
     keep ``side`` None (quarantined) and sizes come from ccxt's unified fields."""
@@ -175,6 +183,7 @@ VENUES: Mapping[str, VenueQuirks] = {
         page_limits={"liquidations": 500},
         global_liquidation_feed=True,
         liquidation_request="oldest_first",
+        parser_fixes=("oi_history_time_at_index_0",),
         liquidation_format="bitfinex_liquidations_hist",
         liquidation_side=(SideField(("AMOUNT",), "position_sign"),),
         linear_contract_size=1.0,

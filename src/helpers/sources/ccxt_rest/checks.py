@@ -10,16 +10,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from helpers.sources.retry import JunkResponse
+from helpers.sources.venue_rules import ParserFix, quirks
 
 
 def install_parser_fixes(exchange: Any) -> None:
-    """Mend ccxt 4.5.90 parsers that drop a field the venue sends.
+    """Mend the ccxt 4.5.90 parsers that drop a field the venue sends, as the venue's
+    ``parser_fixes`` in :data:`helpers.sources.venue_rules.VENUES` name them."""
+    for fix in quirks(exchange.id).parser_fixes:
+        _PARSER_FIXES[fix](exchange)
 
-    bitfinex: ``parse_open_interest`` reads the time at index 1, but the rows of
+
+def _oi_history_time_at_index_0(exchange: Any) -> None:
+    """Bitfinex: ``parse_open_interest`` reads the time at index 1, but the rows of
     ``status/deriv/{key}/hist`` (23 fields, no key) have it at index 0 (bitfinex.py line
     3538); every history row would come back without a timestamp."""
-    if exchange.id != "bitfinex":
-        return
     original = exchange.parse_open_interest
 
     def parse_open_interest(interest: Any, market: Any = None) -> Any:
@@ -30,6 +34,11 @@ def install_parser_fixes(exchange: Any) -> None:
         return parsed
 
     exchange.parse_open_interest = parse_open_interest
+
+
+_PARSER_FIXES: Mapping[ParserFix, Callable[[Any], None]] = {
+    "oi_history_time_at_index_0": _oi_history_time_at_index_0,
+}
 
 
 def install_response_check(exchange: Any) -> None:
