@@ -12,6 +12,8 @@ from helpers.cli import main
     [
         (["import", "--format", "coinglass", "/nonexistent.csv"], "file not found"),
         (["fetch-coingecko", "--file", "/nonexistent.json"], "file not found"),
+        (["fetch-coingecko", "--file", "m.json", "--at", "2025-01-01"], "cannot be combined"),
+        (["fetch-coingecko", "--at", "2025-01-01", "--top", "0"], "--top must be at least 1"),
         (
             [
                 "fetch-tardis",

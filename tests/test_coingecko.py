@@ -105,6 +105,7 @@ def test_real_eur_snapshot_in_usd(realdata, tmp_path, capsys):
         data_dir=str(tmp_path),
         verbose=False,
         file=str(realdata / REAL),
+        at=None,
         vs_currency="eur",
         top=100,
         timeout=5.0,

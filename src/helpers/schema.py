@@ -10,7 +10,8 @@ Conventions that hold for every table:
   ``short`` (a forced buy), never an order side.
 * Money columns ending in ``_usd`` are US dollars; ``amount`` is in base-currency units.
 * ``source`` (every table but ``gaps``) says where a row came from: ``demo`` for the
-  simulated market, ``ccxt:<exchange>``, ``coinalyze``, ``tardis``, ``coingecko``... It is
+  simulated market, ``ccxt:<exchange>``, ``coinalyze``, ``tardis``, ``coingecko`` (and
+  ``coingecko:history`` for caps read from per-coin history)... It is
   not part of any key except ``liquidation_bars``' (where a vendor's bars and bars built
   from recorded events may coexist and :func:`helpers.aggregate.load_bars` picks one).
 """

@@ -4,10 +4,11 @@ real vendor clients.
 Shapes follow each vendor's API documentation (Coinalyze ``/v1`` history endpoints:
 ``[{"symbol", "history": [{"t", ...}]}]`` with ``t`` in seconds and ``from``/``to``
 inclusive; Tardis ``datasets.tardis.dev/v1/<exchange>/liquidations/<Y>/<M>/<D>/<SYM>.csv.gz``
-gzipped CSV; CoinGecko ``/api/v3/coins/markets``); the numbers are invented. Every server
-logs each request (path, query, headers) and can inject faults per path: an HTTP status,
-``"timeout"`` (a stall longer than the client's timeout), ``"html"`` (an HTML page with HTTP
-200) or ``"truncated"`` (half the body with HTTP 200).
+gzipped CSV; CoinGecko ``/api/v3/coins/markets`` and ``/api/v3/coins/{id}/market_chart/range``);
+the numbers are invented. Every server logs each request (path, query, headers) and can
+inject faults per path: an HTTP status, ``(status, headers)`` (e.g. ``(429, {"Retry-After":
+"1"})``), ``"timeout"`` (a stall longer than the client's timeout), ``"html"`` (an HTML page
+with HTTP 200) or ``"truncated"`` (half the body with HTTP 200).
 """
 
 from __future__ import annotations
@@ -130,6 +131,11 @@ class VendorServer:
             return web.Response(status=200, text=HTML_PAGE, content_type="text/html")
         elif isinstance(fault, int):
             return web.json_response({"error": f"injected HTTP {fault}"}, status=fault)
+        elif isinstance(fault, tuple):
+            status, headers = fault
+            return web.json_response(
+                {"error": f"injected HTTP {status}"}, status=status, headers=headers
+            )
         for prefix, route in self.routes.items():
             if request.path.startswith(prefix):
                 resp = await route(request)
@@ -279,18 +285,53 @@ class TardisServer(VendorServer):
 # ---- CoinGecko -----------------------------------------------------------------------------
 
 
-class CoinGeckoServer(VendorServer):
-    """``/api/v3/coins/markets`` paging ``rows`` (already in market-cap order)."""
+ChartPoint = tuple[int, float, float]
+"""(UNIX milliseconds, price USD, market cap USD) of one ``market_chart`` point."""
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
+
+class CoinGeckoServer(VendorServer):
+    """``/api/v3/coins/markets`` paging ``rows`` (already in market-cap order; ``ids=``
+    filters them) and ``/api/v3/coins/{id}/market_chart/range`` serving ``charts[id]``
+    as CoinGecko does: ``{"prices", "market_caps", "total_volumes"}``, each a list of
+    ``[ms, value]`` with ``from <= ms / 1000 <= to`` (UNIX seconds). An unknown id is a 404
+    with CoinGecko's ``{"error": "coin not found"}``."""
+
+    def __init__(
+        self, rows: list[dict[str, Any]], charts: dict[str, list[ChartPoint]] | None = None
+    ) -> None:
         super().__init__()
         self.rows = rows
+        self.charts = charts or {}
         self.routes["/api/v3/coins/markets"] = self._markets
+        self.routes["/api/v3/coins/"] = self._chart
 
     async def _markets(self, request: web.Request) -> web.Response:
         q = request.query
         if q.get("order") != "market_cap_desc" or "vs_currency" not in q:
             return web.json_response({"error": "bad parameters"}, status=400)
+        rows = self.rows
+        if "ids" in q:
+            wanted = set(q["ids"].split(","))
+            rows = [r for r in rows if r["id"] in wanted]
         per_page, page = int(q.get("per_page", 100)), int(q.get("page", 1))
-        chunk = self.rows[(page - 1) * per_page : page * per_page]
+        chunk = rows[(page - 1) * per_page : page * per_page]
         return web.Response(text=json.dumps(chunk), content_type="application/json")
+
+    async def _chart(self, request: web.Request) -> web.Response:
+        parts = request.path.split("/")  # "", api, v3, coins, <id>, market_chart, range
+        if len(parts) != 7 or parts[5:] != ["market_chart", "range"]:
+            return web.json_response({"error": "not found"}, status=404)
+        q = request.query
+        if q.get("vs_currency") != "usd" or "from" not in q or "to" not in q:
+            return web.json_response({"error": "vs_currency, from and to required"}, status=400)
+        points = self.charts.get(parts[4])
+        if points is None:
+            return web.json_response({"error": "coin not found"}, status=404)
+        lo, hi = float(q["from"]) * 1000, float(q["to"]) * 1000
+        kept = [p for p in points if lo <= p[0] <= hi]
+        body = {
+            "prices": [[t, price] for t, price, _ in kept],
+            "market_caps": [[t, cap] for t, _, cap in kept],
+            "total_volumes": [[t, cap / 20] for t, _, cap in kept],
+        }
+        return web.Response(text=json.dumps(body), content_type="application/json")

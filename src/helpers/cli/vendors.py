@@ -195,34 +195,69 @@ def run_tardis(args: argparse.Namespace) -> int:
 def add_coingecko_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--file", help="a saved /coins/markets JSON response instead of the API")
     p.add_argument(
+        "--at",
+        type=o.time_arg,
+        help="UTC window end: the live snapshot if within 1 h of now, else each coin's "
+        "CoinGecko history at that time (coins: vendors.coingecko.coins, else the top by "
+        "current cap)",
+    )
+    p.add_argument(
         "--vs-currency",
         default="usd",
         help="currency the prices are quoted in (default usd; others converted via tether)",
     )
-    p.add_argument("--top", type=int, default=100, help="coins by market cap (default 100)")
+    p.add_argument(
+        "--top",
+        type=int,
+        help="coins by market cap (default 100; 30 for history, one call per coin)",
+    )
     o.add_http(p)
 
 
 def run_coingecko(args: argparse.Namespace) -> int:
-    if args.top < 1:
+    if args.top is not None and args.top < 1:
         raise UserError("--top must be at least 1")
+    if args.file and args.at is not None:
+        raise UserError("--file is a saved snapshot; it cannot be combined with --at")
     fetched_at = pd.Timestamp.now(tz="UTC")
     if args.file:
         rows = coingecko.load_file(args.file)
-        origin = Path(args.file).name
-    else:
-        settings = load_config(args.config).vendor("coingecko")
-        base_url = str(settings.get("base_url", coingecko.BASE_URL))
+        frame = coingecko.markets_frame(rows, args.vs_currency, fetched_at)
+        result = Store(args.data_dir).write("market_caps", frame)
+        _print_snapshot(Path(args.file).name, frame, result, args.vs_currency, fetched_at)
+        return 0
+    settings = load_config(args.config).vendor("coingecko")
+    key = secret(coingecko.API_KEY_ENV)
+    access = coingecko.access_from(settings, key)
+    client = _client("coingecko", args, key)
+    if args.at is None:
         rows = coingecko.fetch_markets(
-            _client("coingecko", args), args.top, args.vs_currency, base_url
+            client, args.top or coingecko.window_end.SNAPSHOT_TOP, args.vs_currency, access=access
         )
-        origin = "coingecko /coins/markets"
-    frame = coingecko.markets_frame(rows, args.vs_currency, fetched_at)
-    result = Store(args.data_dir).write("market_caps", frame)
-    note = "" if args.vs_currency.lower() == "usd" else f" ({args.vs_currency.upper()} -> USD)"
+        frame = coingecko.markets_frame(rows, args.vs_currency, fetched_at)
+        result = Store(args.data_dir).write("market_caps", frame)
+        _print_snapshot("coingecko /coins/markets", frame, result, args.vs_currency, fetched_at)
+        return 0
+    got = coingecko.fetch_market_caps_at(
+        Store(args.data_dir),
+        args.at,
+        client=client,
+        access=access,
+        now=fetched_at,
+        top=args.top,
+        coins=[str(c) for c in settings.get("coins") or ()],
+        vs_currency=args.vs_currency,
+    )
+    print(got.summary())
+    return 0
+
+
+def _print_snapshot(
+    origin: str, frame: pd.DataFrame, result: WriteResult, vs: str, fetched_at: pd.Timestamp
+) -> None:
+    note = "" if vs.lower() == "usd" else f" ({vs.upper()} -> USD)"
     ts = frame["ts"].iloc[0] if len(frame) else fetched_at
     print(f"{origin}: snapshot {ts:%Y-%m-%d %H:%M} UTC, {len(frame)} coins{note}; {result}")
-    return 0
 
 
 # ---- import ---------------------------------------------------------------------------------

@@ -4,6 +4,11 @@ Input is the canonical ``market_caps`` table (:mod:`helpers.schema`): snapshots 
 (ts, coin, symbol, name, price_usd, market_cap_usd, change_24h_pct). Caps are US dollars;
 ``change_24h_pct`` is a percent (``-2.1`` means -2.1 %), and a missing change stays missing:
 it is counted separately, never as red or green, and left out of averages.
+
+A live snapshot's rows share one ``ts``. Rows from CoinGecko's history (``source`` ending in
+:data:`HISTORY_SUFFIX`) carry each coin's own point time, at most :data:`HISTORY_SPREAD`
+before the instant they were fetched for, so one fetch is the newest row per coin in that
+span.
 """
 
 from __future__ import annotations
@@ -15,18 +20,32 @@ import pandas as pd
 
 from helpers.timegrid import require_utc
 
+HISTORY_SUFFIX = ":history"
+HISTORY_SPREAD = pd.Timedelta(hours=2)
+"""The tolerance of :mod:`helpers.sources.coingecko.history`: how old its points may be."""
+
+
+def is_history(sources: pd.Series) -> pd.Series:
+    """Which rows come from a per-coin history rather than a snapshot (by ``source``)."""
+    return sources.astype("string").str.endswith(HISTORY_SUFFIX).fillna(False).astype(bool)
+
 
 def latest_snapshot(caps: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
     """The rows of the latest snapshot taken at or before ``at`` (all rows sharing that ``ts``).
 
     Empty (same columns) when no snapshot is that old. When a coin appears twice at that time,
-    the last row is kept.
+    the last row is kept. When the newest row is historical, the snapshot is the newest
+    historical row per coin within :data:`HISTORY_SPREAD` of it.
     """
     t = require_utc(at, "at")
     before = caps[caps["ts"] <= t]
     if before.empty:
         return caps.iloc[0:0].reset_index(drop=True)
-    snap = before[before["ts"] == before["ts"].max()]
+    newest = before["ts"].max()
+    snap = before[before["ts"] == newest]
+    if is_history(snap["source"]).any():
+        snap = before[is_history(before["source"]) & (before["ts"] > newest - HISTORY_SPREAD)]
+        snap = snap.sort_values("ts", kind="stable")
     return snap.drop_duplicates("coin", keep="last").reset_index(drop=True)
 
 

@@ -20,6 +20,7 @@ from matplotlib.colors import Colormap, TwoSlopeNorm, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from helpers.metrics.marketmap import is_history
 from helpers.plots import style
 from helpers.plots.imbalance import MISSING_COLOR
 from helpers.plots.style import finish_figure
@@ -67,8 +68,9 @@ def plot_market_treemap(
 ) -> Figure:
     """Treemap of ``top`` (largest first): tile area proportional to ``market_cap_usd``,
     colour by ``change_24h_pct`` on a diverging scale centred at 0, labels
-    ``BTC / $1.70T / -2.1%``, colourbar in %. The snapshot time is in the title; ``coverage``
-    stands where the venues go in other titles."""
+    ``BTC / $1.70T / -2.1%``, colourbar in %. The snapshot time is in the title (for rows
+    from a per-coin history, the span of their point times, and the title says history);
+    ``coverage`` stands where the venues go in other titles."""
     fig = Figure(figsize=(11, 6.8), layout="constrained")
     ax = fig.subplots()
     cmap = mpl.colormaps[CMAP]
@@ -119,7 +121,19 @@ def plot_market_treemap(
             fontsize="small",
             frameon=False,
         )
-    snapshot = pd.Timestamp(top["ts"].max()) if len(top) else None
-    when = f"snapshot {snapshot:%Y-%m-%d %H:%M} UTC" if snapshot is not None else "no snapshot"
-    what = f"Top {len(top)} coins by market cap, coloured by 24h change ({when})"
+    what = f"Top {len(top)} coins by market cap, coloured by 24h change ({snapshot_label(top)})"
     return finish_figure(fig, what, window, venues=[coverage])
+
+
+def snapshot_label(top: pd.DataFrame) -> str:
+    """``snapshot 2025-03-04 14:45 UTC``, or for historical rows ``history, points
+    2025-03-03 22:58 to 23:59 UTC`` (``no snapshot`` when empty)."""
+    if top.empty:
+        return "no snapshot"
+    newest, oldest = pd.Timestamp(top["ts"].max()), pd.Timestamp(top["ts"].min())
+    if not is_history(top["source"]).any():
+        return f"snapshot {newest:%Y-%m-%d %H:%M} UTC"
+    if newest.floor("min") == oldest.floor("min"):
+        return f"history, point at {newest:%Y-%m-%d %H:%M} UTC"
+    to = f"{newest:%H:%M}" if newest.date() == oldest.date() else f"{newest:%Y-%m-%d %H:%M}"
+    return f"history, points {oldest:%Y-%m-%d %H:%M} to {to} UTC"

@@ -1,8 +1,8 @@
-"""CoinGecko ``/coins/markets`` snapshots -> the ``market_caps`` table.
+"""The live CoinGecko ``/coins/markets`` snapshot -> the ``market_caps`` table.
 
 One request per page of ``/coins/markets?vs_currency=...&order=market_cap_desc&per_page=N
-&page=P&price_change_percentage=24h`` (base URL ``https://api.coingecko.com/api/v3``,
-configurable as ``vendors.coingecko.base_url``), or a saved response read with ``--file``.
+&page=P&price_change_percentage=24h`` (the plan's root URL, :mod:`.api`), or a saved response
+read with ``--file``.
 
 Every row of one snapshot shares one ``ts``: the newest ``last_updated`` of the response,
 floored to the minute (the time of the fetch when no row has one). ``coin`` is CoinGecko's
@@ -29,12 +29,13 @@ from tqdm import tqdm
 
 from helpers import schema
 from helpers.errors import UserError
+from helpers.sources.coingecko import api
+from helpers.sources.coingecko.api import BASE_URL
 from helpers.sources.http import JsonClient
 
 log = logging.getLogger(__name__)
 
 SOURCE = "coingecko"
-BASE_URL = "https://api.coingecko.com/api/v3"
 TETHER_ID = "tether"
 PER_PAGE_MAX = 250
 
@@ -50,14 +51,20 @@ def fetch_markets(
     top: int = 100,
     vs_currency: str = "usd",
     base_url: str = BASE_URL,
+    *,
+    access: api.Access | None = None,
 ) -> list[dict[str, Any]]:
-    """The ``top`` coins by market cap as CoinGecko returns them (raw dicts)."""
+    """The ``top`` coins by market cap as CoinGecko returns them (raw dicts). ``access``
+    (root URL, key header, call budget) replaces ``base_url`` when given."""
+    access = access or api.keyless(base_url, calls_per_minute=PER_PAGE_MAX)
     per_page = min(top, PER_PAGE_MAX)
     pages = -(-top // per_page)
     rows: list[dict[str, Any]] = []
     for page in tqdm(range(1, pages + 1), desc="coingecko", unit="page", disable=None):
-        body = client.get_json(
-            f"{base_url.rstrip('/')}/coins/markets",
+        body = api.get_json(
+            client,
+            access,
+            "coins/markets",
             params={
                 "vs_currency": vs_currency.lower(),
                 "order": "market_cap_desc",
