@@ -22,7 +22,11 @@ import numpy as np
 import pandas as pd
 
 from helpers.errors import UserError
+from helpers.metrics.parameters import ClusterParameters
 from helpers.timegrid import Window
+
+_D = ClusterParameters()
+"""Defaults of the knobs (:mod:`helpers.metrics.parameters`)."""
 
 REALISED = "realised"
 ESTIMATED = "estimated"
@@ -191,7 +195,7 @@ def liquidations_by_price(
 # ---- swing lows and support zones -------------------------------------------------------------
 
 
-def swing_lows(grid: pd.DataFrame, window: int = 3) -> pd.DataFrame:
+def swing_lows(grid: pd.DataFrame, window: int = _D.swing_window) -> pd.DataFrame:
     """Swing lows of a price grid (see :func:`price_grid`): local minima of the bar lows.
 
     A bar is a swing low when its low is below every low of the ``window`` bars before it
@@ -222,7 +226,7 @@ def swing_lows(grid: pd.DataFrame, window: int = 3) -> pd.DataFrame:
 
 
 def support_zones(
-    lows: pd.DataFrame, tolerance: float | None = 0.005, confirmed_only: bool = True
+    lows: pd.DataFrame, tolerance: float | None = _D.zone_tolerance, confirmed_only: bool = True
 ) -> pd.DataFrame:
     """Support zones: swing lows merged when within ``tolerance`` of the zone's lowest low.
 

@@ -20,7 +20,11 @@ import pandas as pd
 
 from helpers.errors import UserError
 from helpers.metrics.clusters import ESTIMATED, _bin_notional, _with_kind, require_one_base
+from helpers.metrics.parameters import ClusterParameters
 from helpers.timegrid import as_utc
+
+_D = ClusterParameters()
+"""Defaults of the knobs (:mod:`helpers.metrics.parameters`)."""
 
 
 def liquidation_price(
@@ -142,8 +146,8 @@ def open_liquidation_levels(
     leverage_weights: Mapping[float, float],
     *,
     lookback: pd.Timedelta | str = "72h",
-    long_share: float = 0.5,
-    mmr: float = 0.005,
+    long_share: float = _D.long_share,
+    mmr: float = _D.mmr,
     drop_crossed: bool = True,
 ) -> pd.DataFrame:
     """ESTIMATED liquidation levels of the open interest ``oi_usd`` (USD) at time ``at``.

@@ -14,6 +14,10 @@ import numpy as np
 import pandas as pd
 
 from helpers.errors import UserError
+from helpers.metrics.parameters import SpikeParameters
+
+_D = SpikeParameters()
+"""Defaults of the knobs (:mod:`helpers.metrics.parameters`)."""
 
 SpikeRule = Literal["both", "long", "total", "either"]
 SPIKE_RULES: tuple[str, ...] = get_args(SpikeRule)
@@ -48,8 +52,8 @@ def trailing_median_mad(
 
 def spike_scores(
     table: pd.DataFrame,
-    k: float = 5.0,
-    window: int = 24,
+    k: float = _D.spike_k,
+    window: int = _D.spike_window,
     min_history: int | None = None,
     mad_scale: float = MAD_NORMAL_SCALE,
     min_usd: float = 0.0,
@@ -111,8 +115,8 @@ def spike_scores(
 
 def spike_bars(
     table: pd.DataFrame,
-    k: float = 5.0,
-    window: int = 24,
+    k: float = _D.spike_k,
+    window: int = _D.spike_window,
     min_history: int | None = None,
     mad_scale: float = MAD_NORMAL_SCALE,
     min_usd: float = 0.0,

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from helpers.errors import UserError
+from helpers.metrics.parameters import OutlookParameters
+
+_D = OutlookParameters()
+"""Defaults of the knobs (:mod:`helpers.metrics.parameters`)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class Concentration:
 
 
 def concentration(
-    hourly: pd.DataFrame, column: str = "long_usd", single_share: float = 0.5
+    hourly: pd.DataFrame, column: str = "long_usd", single_share: float = _D.single_share
 ) -> Concentration:
     """Staged deleveraging or one capitulation bar? See :class:`Concentration`.
 

@@ -9,7 +9,11 @@ import pandas as pd
 from helpers.errors import UserError
 from helpers.metrics.clusters import require_one_base
 from helpers.metrics.liquidation_map import oi_on_grid
+from helpers.metrics.parameters import OutlookParameters
 from helpers.timegrid import Window
+
+_D = OutlookParameters()
+"""Defaults of the knobs (:mod:`helpers.metrics.parameters`)."""
 
 REGIMES = ("new longs", "new shorts", "short covering", "long capitulation", "flat")
 
@@ -42,7 +46,7 @@ def oi_price_regimes(
     open_interest: pd.DataFrame,
     grid: pd.DataFrame,
     window: Window,
-    deadband: float = 0.001,
+    deadband: float = _D.deadband,
     max_age: pd.Timedelta | str = "15min",
 ) -> pd.DataFrame:
     """Per bar: open-interest change against price change, and the regime they imply.

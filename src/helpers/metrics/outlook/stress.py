@@ -6,6 +6,10 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.errors import UserError
+from helpers.metrics.parameters import OutlookParameters
+
+_D = OutlookParameters()
+"""Defaults of the knobs (:mod:`helpers.metrics.parameters`)."""
 
 
 def liquidations_vs_range(hourly: pd.DataFrame, grid: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -51,7 +55,7 @@ def _nullable(values: pd.Series, known: pd.Series) -> pd.Series:
     return values.astype("boolean").mask(~known)
 
 
-def flag_stress_without_relief(frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+def flag_stress_without_relief(frame: pd.DataFrame, k: int = _D.rising_steps) -> pd.DataFrame:
     """Flag bars where long liquidations keep rising while the range narrows without recovery.
 
     On :func:`liquidations_vs_range` output, three tests at each bar t:
