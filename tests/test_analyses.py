@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from factories import T0, H, liquidation_bars
 
 from helpers.dataset import Dataset
 from helpers.metrics import (
@@ -16,29 +16,6 @@ from helpers.metrics import (
 )
 from helpers.store import Store
 
-T0 = pd.Timestamp("2025-11-10", tz="UTC")
-H = pd.Timedelta(hours=1)
-
-
-def _bars(rows):
-    return pd.DataFrame(
-        [
-            {
-                "ts": T0 + hour * H,
-                "interval": "1h",
-                "exchange": ex,
-                "symbol": "BTC/USDT:USDT",
-                "base": "BTC",
-                "long_usd": long_usd,
-                "short_usd": short_usd,
-                "long_count": 1,
-                "short_count": 1,
-                "source": "vendor",
-            }
-            for hour, ex, long_usd, short_usd in rows
-        ]
-    )
-
 
 @pytest.fixture
 def short_squeeze(tmp_path) -> Dataset:
@@ -46,13 +23,15 @@ def short_squeeze(tmp_path) -> Dataset:
     # hour 3: no venue observed (missing)
     Store(tmp_path).write(
         "liquidation_bars",
-        _bars(
+        liquidation_bars(
             [
                 (0, "okx", 1.0, 10.0),
                 (0, "bybit", 2.0, 20.0),
                 (1, "okx", 0.0, 5.0),
                 (2, "bybit", 4.0, 0.0),
-            ]
+            ],
+            source="vendor",
+            validated=False,
         ),
     )
     return Dataset.open(str(tmp_path), T0.isoformat(), (T0 + 4 * H).isoformat())
@@ -180,7 +159,12 @@ def test_extended_dataset_starts_earlier_and_reads_afresh(short_squeeze):
 
 
 def test_one_venue_is_not_called_a_top_two(tmp_path):
-    Store(tmp_path).write("liquidation_bars", _bars([(0, "okx", 8.0, 2.0), (1, "okx", 0.0, 0.0)]))
+    Store(tmp_path).write(
+        "liquidation_bars",
+        liquidation_bars(
+            [(0, "okx", 8.0, 2.0), (1, "okx", 0.0, 0.0)], source="vendor", validated=False
+        ),
+    )
     ds = Dataset.open(str(tmp_path), T0.isoformat(), (T0 + 2 * H).isoformat())
     imb = imbalance_analysis.imbalance_analysis(ds, 5, 2)
     thoughts = summary_analysis.final_thoughts(

@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
-from factories import win
+from factories import H, liquidations, win
 
 from helpers.errors import UserError
 from helpers.metrics import clusters as c
 from helpers.metrics import liquidation_map as lm
 
 T0 = pd.Timestamp("2025-01-01 00:00", tz="UTC")
-H = pd.Timedelta("1h")
 W = win(T0, T0 + 3 * H)
 
 
-def _liq(rows: list[tuple[str, float, float]], base: str = "BTC") -> pd.DataFrame:
-    """Events (side, price, notional_usd) one minute apart."""
-    return pd.DataFrame(
-        {
-            "ts": [T0 + pd.Timedelta(minutes=i) for i in range(len(rows))],
-            "exchange": "okx",
-            "symbol": f"{base}/USDT:USDT",
-            "base": base,
-            "side": [r[0] for r in rows],
-            "price": [r[1] for r in rows],
-            "amount": 1.0,
-            "notional_usd": [r[2] for r in rows],
-            "source": "test",
-            "event_id": [str(i) for i in range(len(rows))],
-        }
-    )
+# events one minute apart from this file's T0
+_liq = partial(liquidations, t0=T0, step=pd.Timedelta(minutes=1), source="test")
 
 
 def _ohlcv(exchange: str, hours: list[int], symbol: str = "BTC/USDT:USDT") -> pd.DataFrame:

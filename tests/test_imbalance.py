@@ -7,52 +7,20 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from factories import win
+from factories import h, liquidation_bars, win
 
-from helpers import schema
 from helpers.errors import UserError
 from helpers.metrics import imbalance as im
-
-T0 = pd.Timestamp("2025-11-10 00:00", tz="UTC")
-
-
-def h(n: float) -> pd.Timestamp:
-    """The bar ``n`` hours after T0."""
-    return T0 + pd.Timedelta(hours=n)
-
-
-def make_bars(rows: list[tuple], interval: str = "1h") -> pd.DataFrame:
-    """Canonical liquidation_bars from (hour offset, exchange, long_usd, short_usd[, symbol])."""
-    records = [
-        {
-            "ts": h(r[0]),
-            "interval": interval,
-            "exchange": r[1],
-            "symbol": r[4] if len(r) > 4 else "BTC/USDT:USDT",
-            "base": "BTC",
-            "long_usd": r[2],
-            "short_usd": r[3],
-            "long_count": 1,
-            "short_count": 1,
-            "source": "demo",
-        }
-        for r in rows
-    ]
-    if not records:
-        return schema.empty("liquidation_bars")
-    good, bad = schema.validate("liquidation_bars", pd.DataFrame.from_records(records))
-    assert bad.empty
-    return good
 
 
 def table_of(
     rows: list[tuple], hours: int, exchanges: list[str] | None = None, start: float = 0
 ) -> pd.DataFrame:
-    return im.imbalance_table(make_bars(rows), win(h(start), h(start + hours), exchanges))
+    return im.imbalance_table(liquidation_bars(rows), win(h(start), h(start + hours), exchanges))
 
 
 def test_bar_off_the_grid_is_an_error_not_dropped():
-    bars = make_bars([(0, "okx", 1.0, 1.0)])
+    bars = liquidation_bars([(0, "okx", 1.0, 1.0)])
     bars.loc[0, "ts"] = h(0.25)
     with pytest.raises(ValueError, match="not on the 1h grid"):
         im.imbalance_table(bars, win(h(0), h(2)))
@@ -104,9 +72,11 @@ def test_requested_venue_without_rows_makes_every_bar_partial():
 def test_rows_outside_the_window_other_intervals_and_other_venues_are_ignored():
     bars = pd.concat(
         [
-            make_bars([(-1, "okx", 100.0, 0.0), (0, "okx", 1.0, 2.0), (1, "okx", 100.0, 0.0)]),
-            make_bars([(0, "bybit", 100.0, 0.0)]),
-            make_bars([(0, "okx", 100.0, 0.0)], interval="1m"),
+            liquidation_bars(
+                [(-1, "okx", 100.0, 0.0), (0, "okx", 1.0, 2.0), (1, "okx", 100.0, 0.0)]
+            ),
+            liquidation_bars([(0, "bybit", 100.0, 0.0)]),
+            liquidation_bars([(0, "okx", 100.0, 0.0)], interval="1m"),
         ],
         ignore_index=True,
     )
@@ -233,7 +203,7 @@ def test_headline_drops_more_than_when_the_value_is_already_round():
 
 
 def test_headline_names_the_bar_length_for_other_intervals():
-    bars = make_bars([(0, "okx", 3.0e6, 1.0e6)], interval="4h")
+    bars = liquidation_bars([(0, "okx", 3.0e6, 1.0e6)], interval="4h")
     window = win(h(0), h(4), interval="4h")
     t = im.imbalance_table(bars, window)
     head = im.headline(t, window)
@@ -326,7 +296,7 @@ def test_spike_parameters_are_checked():
 
 def test_venue_silent_for_the_whole_window_still_counts_as_expected():
     # bybit has a row only before the window; inside it, only okx reports
-    bars = make_bars([(-1, "bybit", 1.0, 1.0), (0, "okx", 2.0, 0.0)])
+    bars = liquidation_bars([(-1, "bybit", 1.0, 1.0), (0, "okx", 2.0, 0.0)])
     t = im.imbalance_table(bars, win(h(0), h(1)))
     assert t.loc[h(0), "venues_expected"] == 2
     assert bool(t.loc[h(0), "partial"])

@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
-from factories import win
+from factories import H, liquidation_bars, win
 
 from helpers.errors import UserError
 from helpers.metrics import outlook as o
 
 T0 = pd.Timestamp("2025-01-01 00:00", tz="UTC")
-H = pd.Timedelta("1h")
 
-
-def _bars(rows: list[tuple[int, str, float, float]], symbol: str = "BTC/USDT:USDT"):
-    """liquidation_bars rows (hour, exchange, long_usd, short_usd): only OBSERVED hours."""
-    return pd.DataFrame(
-        {
-            "ts": [T0 + h * H for h, *_ in rows],
-            "interval": "1h",
-            "exchange": [r[1] for r in rows],
-            "symbol": symbol,
-            "base": "BTC",
-            "long_usd": [r[2] for r in rows],
-            "short_usd": [r[3] for r in rows],
-            "long_count": 1,
-            "short_count": 1,
-            "source": "test",
-        }
-    )
+# hours after this file's T0; plain frames (unvalidated), as a caller hands them to a metric
+_bars = partial(liquidation_bars, t0=T0, source="test", validated=False)
 
 
 def _price(opens, highs, lows, closes) -> pd.DataFrame:

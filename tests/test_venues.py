@@ -2,65 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
-from factories import win
+from factories import coverage_gaps, h, liquidation_bars, win
 
 from helpers import schema
 from helpers.metrics import venues as vn
-from helpers.timegrid import Window
 
-T0 = pd.Timestamp("2025-11-10 00:00", tz="UTC")
-
-
-def h(n: float) -> pd.Timestamp:
-    return T0 + pd.Timedelta(hours=n)
-
-
-def make_bars(rows: list[tuple]) -> pd.DataFrame:
-    """Canonical liquidation_bars from (hour offset, exchange, long_usd, short_usd[, symbol])."""
-    if not rows:
-        return schema.empty("liquidation_bars")
-    records = [
-        {
-            "ts": h(r[0]),
-            "interval": "1h",
-            "exchange": r[1],
-            "symbol": r[4] if len(r) > 4 else "BTC/USDT:USDT",
-            "base": "BTC",
-            "long_usd": r[2],
-            "short_usd": r[3],
-            "long_count": 0,
-            "short_count": 0,
-            "source": "demo" if r[1] != "okx" else "okx-ws",
-        }
-        for r in rows
-    ]
-    good, bad = schema.validate("liquidation_bars", pd.DataFrame.from_records(records))
-    assert bad.empty
-    return good
-
-
-def make_gaps(rows: list[tuple]) -> pd.DataFrame:
-    """Canonical gaps from (start hour, end hour or None, exchange, symbol, table, reason)."""
-    if not rows:
-        return schema.empty("gaps")
-    records = [
-        {
-            "start": h(a),
-            "end": h(b) if b is not None else pd.NaT,
-            "exchange": ex,
-            "symbol": sym,
-            "table_name": table,
-            "reason": reason,
-            "ts": h(a),
-        }
-        for a, b, ex, sym, table, reason in rows
-    ]
-    good, bad = schema.validate("gaps", pd.DataFrame.from_records(records))
-    assert bad.empty
-    return good
+# okx bars come from its websocket collector, the others from the demo
+_bars = partial(liquidation_bars, counts=0, source_of={"okx": "okx-ws"})
 
 
 # binanceusdm: hours 0, 1 (zeros), 3; bybit: hours 0, 2, 3; hour 4 nobody
@@ -75,27 +28,27 @@ ROWS = [
 
 
 def test_venue_hourly_keeps_unobserved_bars_nan_and_observed_zeros_zero():
-    wide = vn.venue_hourly(make_bars(ROWS), win(h(0), h(5)), value="long_usd")
+    wide = vn.venue_hourly(_bars(ROWS), win(h(0), h(5)), value="long_usd")
     assert list(wide.columns) == ["binanceusdm", "bybit"]
     assert list(wide.index) == [h(i) for i in range(5)]
     np.testing.assert_array_equal(wide["binanceusdm"], [30.0, 0.0, np.nan, 10.0, np.nan])
     np.testing.assert_array_equal(wide["bybit"], [60.0, np.nan, 5.0, 20.0, np.nan])
-    total = vn.venue_hourly(make_bars(ROWS), win(h(0), h(5)), value="total_usd")
+    total = vn.venue_hourly(_bars(ROWS), win(h(0), h(5)), value="total_usd")
     # bybit hour 3: 20 + 4
     assert total.loc[h(3), "bybit"] == 24.0
 
 
 def test_venue_hourly_sums_symbols_and_lists_requested_venues():
     rows = [(0, "okx", 1.0, 0.0, "BTC/USDT:USDT"), (0, "okx", 2.0, 0.0, "ETH/USDT:USDT")]
-    wide = vn.venue_hourly(make_bars(rows), win(h(0), h(1), ["okx", "gate"]), value="long_usd")
+    wide = vn.venue_hourly(_bars(rows), win(h(0), h(1), ["okx", "gate"]), value="long_usd")
     assert wide.loc[h(0), "okx"] == 3.0
     assert np.isnan(wide.loc[h(0), "gate"])
     with pytest.raises(ValueError):
-        vn.venue_hourly(make_bars(rows), win(h(0), h(1)), value="count")
+        vn.venue_hourly(_bars(rows), win(h(0), h(1)), value="count")
 
 
 def test_venue_totals_over_the_window_with_shares():
-    totals = vn.venue_totals(make_bars(ROWS), win(h(0), h(5), ["binanceusdm", "bybit", "okx"]))
+    totals = vn.venue_totals(_bars(ROWS), win(h(0), h(5), ["binanceusdm", "bybit", "okx"]))
     # binanceusdm: long 30 + 0 + 10 = 40, short 2 + 0 + 0 = 2
     # bybit: long 60 + 5 + 20 = 85, short 1 + 3 + 4 = 8; okx: no rows at all
     assert totals.loc["binanceusdm", "long_usd"] == 40.0
@@ -111,7 +64,7 @@ def test_venue_totals_over_the_window_with_shares():
 
 
 def test_venue_totals_inside_spike_bars_keeps_unobserved_venue_nan():
-    bars = make_bars(ROWS)
+    bars = _bars(ROWS)
     spikes = vn.venue_totals(bars, win(h(0), h(5)), at=[h(2), h(3)])
     # hour 2: only bybit; hour 3: both -> binanceusdm 10 (1 of 2 bars), bybit 5 + 20 = 25
     assert spikes.loc["binanceusdm", "long_usd"] == 10.0
@@ -128,7 +81,7 @@ def test_venue_totals_inside_spike_bars_keeps_unobserved_venue_nan():
 
 
 def test_venue_totals_with_one_side_empty_has_undefined_short_shares():
-    bars = make_bars([(0, "a", 3.0, 0.0), (0, "b", 1.0, 0.0)])
+    bars = _bars([(0, "a", 3.0, 0.0), (0, "b", 1.0, 0.0)])
     totals = vn.venue_totals(bars, win(h(0), h(1)))
     assert list(totals["long_share"]) == [0.75, 0.25]
     assert list(totals["short_usd"]) == [0.0, 0.0]
@@ -143,14 +96,14 @@ def test_venue_totals_of_an_empty_frame():
 
 
 def test_venue_totals_window_of_one_hour():
-    totals = vn.venue_totals(make_bars(ROWS), win(h(3), h(4)))
+    totals = vn.venue_totals(_bars(ROWS), win(h(3), h(4)))
     assert totals.loc["binanceusdm", "long_usd"] == 10.0
     assert totals.loc["bybit", "long_usd"] == 20.0
     assert (totals["bars"] == 1).all()
 
 
 def test_gap_mask_marks_bars_overlapping_a_gap():
-    gaps = make_gaps(
+    gaps = coverage_gaps(
         [
             (1.5, 3.0, "binanceusdm", None, "liquidations", "stream dropped"),
             (0.0, 5.0, "bybit", None, "ohlcv", "not about liquidations"),
@@ -165,19 +118,19 @@ def test_gap_mask_marks_bars_overlapping_a_gap():
 
 
 def test_gap_mask_symbol_filter_keeps_whole_venue_gaps():
-    gaps = make_gaps(
+    gaps = coverage_gaps(
         [
             (0, 1, "okx", "ETH/USDT:USDT", "liquidations", "eth only"),
             (1, 2, "okx", None, "liquidations", "whole venue"),
         ]
     )
-    mask = vn.venue_gap_mask(gaps, Window.of(h(0), h(2), symbols=["BTC/USDT:USDT"]))
+    mask = vn.venue_gap_mask(gaps, win(h(0), h(2), symbols=["BTC/USDT:USDT"]))
     assert list(mask["okx"]) == [False, True]
 
 
 def test_coverage_table_per_venue():
-    gaps = make_gaps([(2, 3, "binanceusdm", None, "liquidations", "websocket reconnect")])
-    cov = vn.venue_coverage(make_bars(ROWS), gaps, win(h(0), h(5), ["binanceusdm", "bybit"]))
+    gaps = coverage_gaps([(2, 3, "binanceusdm", None, "liquidations", "websocket reconnect")])
+    cov = vn.venue_coverage(_bars(ROWS), gaps, win(h(0), h(5), ["binanceusdm", "bybit"]))
     b = cov.loc["binanceusdm"]
     assert (b["first_ts"], b["last_ts"]) == (h(0), h(3))
     # observed hours 0, 1, 3; no data 2 and 4; hour 2 is a recorded gap, hour 4 is not
@@ -192,7 +145,7 @@ def test_coverage_table_per_venue():
 
 
 def test_coverage_of_a_venue_without_data_and_without_gaps_table():
-    cov = vn.venue_coverage(make_bars(ROWS), None, win(h(0), h(2), ["okx"]))
+    cov = vn.venue_coverage(_bars(ROWS), None, win(h(0), h(2), ["okx"]))
     o = cov.loc["okx"]
     assert pd.isna(o["first_ts"]) and pd.isna(o["last_ts"])
     assert (o["observed_bars"], o["no_data_bars"], o["unexplained_no_data_bars"]) == (0, 2, 2)
@@ -200,14 +153,14 @@ def test_coverage_of_a_venue_without_data_and_without_gaps_table():
 
 
 def test_coverage_lists_venues_seen_only_in_gaps():
-    gaps = make_gaps([(0, 1, "hyperliquid", None, "liquidations", "api down")])
+    gaps = coverage_gaps([(0, 1, "hyperliquid", None, "liquidations", "api down")])
     cov = vn.venue_coverage(schema.empty("liquidation_bars"), gaps, win(h(0), h(1)))
     assert list(cov.index) == ["hyperliquid"]
     assert (cov.loc["hyperliquid", "gap_bars"], cov.loc["hyperliquid", "no_data_bars"]) == (1, 1)
 
 
 def test_coverage_window_of_one_hour():
-    cov = vn.venue_coverage(make_bars(ROWS), None, win(h(2), h(3)))
+    cov = vn.venue_coverage(_bars(ROWS), None, win(h(2), h(3)))
     # hour 2: bybit observed, binanceusdm not
     assert cov.loc["bybit", "observed_bars"] == 1
     assert cov.loc["binanceusdm", "no_data_bars"] == 1

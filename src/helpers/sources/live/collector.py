@@ -1,41 +1,6 @@
-"""Live liquidation collector: ccxt.pro streams appended to the store in small batches.
-
-``python -m helpers collect [--exchanges binanceusdm,okx,bybit] [--seconds N]``
-
-Streams (the venues publish liquidations on websockets only):
-
-* ``binanceusdm``: ``watchLiquidationsForSymbols`` with no symbols, i.e. the all-market
-  ``!forceOrder@arr`` stream (at most one liquidation per symbol per second: a lower bound);
-* ``okx``: ``watchLiquidationsForSymbols`` on every swap (``liquidation-orders``, SWAP);
-* ``bybit``: ``watchLiquidations`` per symbol (``allLiquidation.<id>``), the symbols of the
-  config's ``exchanges.bybit.symbols`` (or ``collect.symbols``).
-
-Every item goes through :func:`helpers.sources.normalize.normalize_liquidations` (``side`` =
-the liquidated POSITION, ``amount`` in base units, ``notional_usd`` in US dollars) with
-``source='ccxt.pro:<exchange>'`` and is buffered; the buffer is written to ``liquidations``
-every ``--flush-seconds`` or ``--flush-events`` events, whichever comes first. The store
-drops an event it already has (key: exchange, event_id), so a replay after a reconnect adds
-nothing.
-
-Coverage is recorded in ``gaps`` (``table_name='liquidations'``; ``symbol`` empty for an
-all-market stream), so reports show missing data as missing:
-
-* **dropped**: the connection failed or closed. The gap runs from the failure to the moment
-  the stream is connected again; reconnection waits ``1, 2, 4 ... --max-backoff`` seconds.
-* **silent**: no message for ``--silence-seconds``. The gap runs from the last message to the
-  next one. A quiet market also triggers it, which overstates missing data rather than
-  passing an outage off as "no liquidations"; choose the threshold accordingly.
-* a gap still open at a flush is written with ``end`` = now and rewritten when it closes
-  (same key); at shutdown it is closed at the shutdown time.
-
-SIGTERM and SIGINT stop the streams, flush everything buffered and open gaps, then exit 0.
-Per-exchange settings can go in the config under ``exchanges.<id>.collect``:
-``symbols`` (bybit), ``silence_seconds``.
-
-ccxt.pro resolves a ``watch*`` call with the message that woke it; events arriving while no
-call is pending would be lost, so the exchanges run with ``newUpdates = False`` and each call
-returns the cached liquidations ``since`` the last one (minus a margin), deduplicated by
-``event_id``.
+"""The :class:`Collector`: runs every stream (watch, reconnect with backoff, silence
+detection), buffers the normalised events, opens and closes coverage gaps, and flushes events
+and gaps to the store; :meth:`Collector.summary` is what the command prints per exchange.
 """
 
 from __future__ import annotations
@@ -44,138 +9,31 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from helpers import schema
-from helpers.errors import UserError
+from helpers.sources.live.coverage import Gap, Stats, StreamState
+from helpers.sources.live.streams import (
+    CACHE_LIMIT,
+    SINCE_MARGIN_MS,
+    TABLE,
+    Stream,
+    Watch,
+    source_label,
+    watcher,
+)
 from helpers.sources.normalize import normalize_liquidations
 from helpers.sources.retry import is_transient
-from helpers.sources.venue_rules import live_venues, quirks
 from helpers.store import Store
 
-log = logging.getLogger(__name__)
-
-LIVE_EXCHANGES = live_venues()
-SINCE_MARGIN_MS = 5_000
-CACHE_LIMIT = 10_000
-TABLE = "liquidations"
-
-
-def source_label(exchange_id: str) -> str:
-    """``source`` of streamed events: ``ccxt.pro:<exchange>``."""
-    return f"ccxt.pro:{exchange_id}"
-
-
-@dataclass(frozen=True)
-class Stream:
-    """One subscription: ``symbol`` None for an all-market stream."""
-
-    exchange: str
-    symbol: str | None
-
-    @property
-    def label(self) -> str:
-        return f"{self.exchange} {self.symbol or '(all markets)'}"
-
-
-Watch = Callable[[Any, int | None], Awaitable[list[dict[str, Any]]]]
-"""A ccxt.pro call: (exchange, since ms) -> the stream's cached liquidations since then."""
-
-
-def watcher(stream: Stream) -> Watch:
-    """The ccxt.pro call that waits for ``stream``'s next liquidations (since ``since`` ms)."""
-    style = quirks(stream.exchange).live_stream
-    if style == "per_symbol":
-        symbol = stream.symbol
-        if symbol is None:
-            raise UserError(f"{stream.exchange} streams liquidations per symbol: configure symbols")
-        return lambda ex, since: ex.watch_liquidations(symbol, since)
-    if style == "all_swaps":
-        return lambda ex, since: ex.watch_liquidations_for_symbols(
-            None, since, None, {"type": "swap"}
-        )
-    if style == "all_markets":
-        return lambda ex, since: ex.watch_liquidations_for_symbols(None, since)
-    raise UserError(
-        f"no live liquidation stream for {stream.exchange!r}; choose from {LIVE_EXCHANGES}"
-    )
-
-
-def streams_for(exchange_id: str, config: Any) -> list[Stream]:
-    """The streams collected for ``exchange_id``: one all-market stream, or one per symbol."""
-    if exchange_id not in LIVE_EXCHANGES:
-        raise UserError(
-            f"no live liquidation stream for {exchange_id!r}; choose from {LIVE_EXCHANGES}"
-        )
-    if quirks(exchange_id).live_stream != "per_symbol":
-        return [Stream(exchange_id, None)]
-    entry = config.exchange(exchange_id)
-    symbols = entry.collect.get("symbols") or list(entry.symbols)
-    if not symbols:
-        raise UserError(
-            f"{exchange_id} streams liquidations per symbol: list exchanges.{exchange_id}.symbols"
-        )
-    return [Stream(exchange_id, str(s)) for s in symbols]
-
-
-@dataclass
-class Gap:
-    """A stretch of a stream without coverage; ``end`` None while it lasts."""
-
-    stream: Stream
-    start: pd.Timestamp
-    reason: str
-    end: pd.Timestamp | None = None
-
-    def row(self, now: pd.Timestamp) -> dict[str, Any]:
-        end = self.end if self.end is not None else now
-        return {
-            "start": self.start,
-            "end": max(end, self.start),
-            "exchange": self.stream.exchange,
-            "symbol": self.stream.symbol,
-            "table_name": TABLE,
-            "reason": self.reason,
-            "ts": self.start,
-        }
+log = logging.getLogger("helpers.sources.live")  # the name the collect command has always logged
 
 
 def _now() -> pd.Timestamp:
     return pd.Timestamp(time.time(), unit="s", tz="UTC")
-
-
-@dataclass
-class Stats:
-    """What one exchange's streams delivered: events stored, their time span, gaps."""
-
-    events: int = 0
-    first: pd.Timestamp | None = None
-    last: pd.Timestamp | None = None
-    gaps: list[Gap] = field(default_factory=list)
-
-    def add(self, ts: pd.Series) -> None:
-        if ts.empty:
-            return
-        lo, hi = ts.min(), ts.max()
-        self.first = lo if self.first is None else min(self.first, lo)
-        self.last = hi if self.last is None else max(self.last, hi)
-
-
-@dataclass
-class StreamState:
-    """Where one stream is: the ``since`` (ms) of its next watch call, event ids seen lately,
-    the last message time, whether it is reconnecting, and the last cache item taken."""
-
-    last_message: pd.Timestamp
-    since: int | None = None
-    seen: dict[str, int] = field(default_factory=dict)
-    failures: int = 0
-    reconnecting: bool = False
-    last_item: Any = None
 
 
 class Collector:
@@ -336,7 +194,9 @@ class Collector:
         """Whether ccxt's liquidation cache holds an item newer than the last one taken (a
         message handled while no watch call was pending resolves nothing, but is cached)."""
         cache = getattr(ex, "liquidations", None)
-        return bool(cache) and cache[-1] is not st.last_item
+        if not cache:
+            return False
+        return cache[-1] is not st.last_item
 
     def _take_cached(self, stream: Stream, ex: Any, st: StreamState) -> int:
         """Take the stream's items from ccxt's cache directly (since ``st.since``); returns
@@ -442,6 +302,3 @@ class Collector:
         for stream, why in self.failures.items():
             lines.append(f"{stream.label}: FAILED {why}")
         return "\n".join(lines)
-
-
-# ---- command ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
-from factories import win
+from factories import H, liquidation_bars, liquidations, win
 from matplotlib.figure import Figure
 
 from helpers.metrics import clusters as c
@@ -20,7 +20,6 @@ from helpers.plots import outlook as po
 from helpers.plots import style
 
 T0 = pd.Timestamp("2025-01-01 00:00", tz="UTC")
-H = pd.Timedelta("1h")
 END = T0 + 6 * H
 WINDOW = style.window_label(T0, END)
 CTX = {"start": T0, "end": END, "exchanges": ["okx"], "sources": ["demo"]}
@@ -42,22 +41,8 @@ def _grid() -> pd.DataFrame:
     )
 
 
-def _events() -> pd.DataFrame:
-    rows = [("long", 98.2, 2e6), ("long", 99.5, 5e6), ("short", 99.7, 1e6), ("long", 101.1, 3e6)]
-    return pd.DataFrame(
-        {
-            "ts": [T0 + i * H for i in range(len(rows))],
-            "exchange": "okx",
-            "symbol": "BTC/USDT:USDT",
-            "base": "BTC",
-            "side": [r[0] for r in rows],
-            "price": [r[1] for r in rows],
-            "amount": 1.0,
-            "notional_usd": [r[2] for r in rows],
-            "source": "demo",
-            "event_id": [str(i) for i in range(len(rows))],
-        }
-    )
+# realised liquidations (side, price, notional_usd), one an hour from T0
+REALISED = [("long", 98.2, 2e6), ("long", 99.5, 5e6), ("short", 99.7, 1e6), ("long", 101.1, 3e6)]
 
 
 def _patches(ax, gid: str):
@@ -76,7 +61,7 @@ def _watermarked(fig: Figure) -> bool:
 
 
 def test_realised_histogram_draws_each_bin_beside_the_price_path():
-    by_price = c.liquidations_by_price(_events(), bin_width=1.0)
+    by_price = c.liquidations_by_price(liquidations(REALISED, t0=T0), bin_width=1.0)
     supports = pd.DataFrame(
         {"level": [97.0], "zone_low": [97.0], "zone_high": [97.5], "touches": [2]}
     )
@@ -112,7 +97,7 @@ def test_realised_histogram_draws_each_bin_beside_the_price_path():
 
 
 def test_realised_histogram_with_no_liquidations_says_so():
-    empty = c.liquidations_by_price(_events().iloc[0:0], bin_width=1.0)
+    empty = c.liquidations_by_price(liquidations(REALISED, t0=T0).iloc[0:0], bin_width=1.0)
     fig = pc.plot_liquidations_by_price(_grid(), empty, window=win(**CTX))
     ax_liq = fig.axes[1]
     assert not ax_liq.patches
@@ -120,7 +105,7 @@ def test_realised_histogram_with_no_liquidations_says_so():
 
 
 def test_real_data_is_not_watermarked_and_names_its_source():
-    by_price = c.liquidations_by_price(_events(), bin_width=1.0)
+    by_price = c.liquidations_by_price(liquidations(REALISED, t0=T0), bin_width=1.0)
     fig = pc.plot_liquidations_by_price(
         _grid(), by_price, window=win(**{**CTX, "sources": ["binance"]})
     )
@@ -158,7 +143,7 @@ def test_estimated_map_is_hatched_titled_as_a_model_and_states_its_assumptions()
 
 def test_realised_and_estimated_bars_look_different():
     real = pc.plot_liquidations_by_price(
-        _grid(), c.liquidations_by_price(_events(), 1.0), window=win(**CTX)
+        _grid(), c.liquidations_by_price(liquidations(REALISED, t0=T0), 1.0), window=win(**CTX)
     ).axes[1]
     est = pc.plot_estimated_liquidation_map(_estimated_map(), window=win(**CTX)).axes[0]
     assert not any(p.get_hatch() for p in real.patches)
@@ -178,19 +163,16 @@ def test_estimated_map_with_no_levels():
 
 
 def _flagged() -> pd.DataFrame:
-    bars = pd.DataFrame(
-        {
-            "ts": [T0 + h * H for h in (0, 1, 3, 4, 5)],
-            "interval": "1h",
-            "exchange": "okx",
-            "symbol": "BTC/USDT:USDT",
-            "base": "BTC",
-            "long_usd": [1e6, 2e6, 4e6, 8e6, 9e6],
-            "short_usd": [0.0, 1e5, 0.0, 2e5, 0.0],
-            "long_count": 1,
-            "short_count": 1,
-            "source": "demo",
-        }
+    bars = liquidation_bars(
+        [
+            (0, "okx", 1e6, 0.0),
+            (1, "okx", 2e6, 1e5),
+            (3, "okx", 4e6, 0.0),
+            (4, "okx", 8e6, 2e5),
+            (5, "okx", 9e6, 0.0),
+        ],
+        t0=T0,
+        validated=False,
     )
     hourly = o.hourly_liquidations(bars, win(T0, END))
     frame = o.liquidations_vs_range(hourly, _grid(), window=1)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import matplotlib
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from factories import win
+from factories import coverage_gaps, hours_after, liquidation_bars, win
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -26,36 +28,15 @@ END = T0 + pd.Timedelta(hours=4)
 WINDOW = "2025-11-10 00:00 to 2025-11-10 04:00 UTC"
 
 
-def h(n: float) -> pd.Timestamp:
-    return T0 + pd.Timedelta(hours=n)
+h = hours_after(T0)
 
 
 def x_of(ts: pd.Timestamp) -> float:
     return float(mdates.date2num(ts.tz_convert("UTC").tz_localize(None).to_datetime64()))
 
 
-def make_bars(rows: list[tuple]) -> pd.DataFrame:
-    """Canonical liquidation_bars from (hour offset, exchange, long_usd, short_usd)."""
-    if not rows:
-        return schema.empty("liquidation_bars")
-    records = [
-        {
-            "ts": h(r[0]),
-            "interval": "1h",
-            "exchange": r[1],
-            "symbol": "BTC/USDT:USDT",
-            "base": "BTC",
-            "long_usd": r[2],
-            "short_usd": r[3],
-            "long_count": 0,
-            "short_count": 0,
-            "source": "demo",
-        }
-        for r in rows
-    ]
-    good, bad = schema.validate("liquidation_bars", pd.DataFrame.from_records(records))
-    assert bad.empty
-    return good
+# hours after this file's T0 (WINDOW and the bar times asserted below spell its date)
+_bars = partial(liquidation_bars, t0=T0, counts=0)
 
 
 # hour 0: both venues; hour 1: nobody (missing); hour 2: okx only (partial); hour 3: both
@@ -71,7 +52,7 @@ EXCHANGES = ["binanceusdm", "okx"]
 
 @pytest.fixture
 def table() -> pd.DataFrame:
-    return im.imbalance_table(make_bars(ROWS), win(T0, END, EXCHANGES))
+    return im.imbalance_table(_bars(ROWS), win(T0, END, EXCHANGES))
 
 
 def bars_by_gid(fig: Figure, gid: str) -> list[Rectangle]:
@@ -154,7 +135,7 @@ def test_cumulative_lines_step_at_bar_close_and_run_flat_through_missing(table):
 
 def test_format_spike_table():
     t = im.imbalance_table(
-        make_bars([(0, "okx", 1e6, 0.0), (1, "okx", 1e6, 0.0), (2, "okx", 231.4e6, 4.3e6)]),
+        _bars([(0, "okx", 1e6, 0.0), (1, "okx", 1e6, 0.0), (2, "okx", 231.4e6, 4.3e6)]),
         win(T0, h(3)),
     )
     spikes = im.spike_bars(t, k=3, window=2, min_history=2)
@@ -180,7 +161,7 @@ def test_plots_of_an_all_missing_window_draw_no_bars():
 
 
 def test_one_hour_window_plots():
-    t = im.imbalance_table(make_bars([(0, "okx", 2e6, 1e6)]), win(T0, h(1)))
+    t = im.imbalance_table(_bars([(0, "okx", 2e6, 1e6)]), win(T0, h(1)))
     fig = pim.plot_mirrored_bars(t, win(T0, h(1), ["okx"], ["demo"]))
     assert [b.get_height() for b in bars_by_gid(fig, "long")] == [2e6]
     fig.canvas.draw()
@@ -188,7 +169,7 @@ def test_one_hour_window_plots():
 
 # ---- venues -----------------------------------------------------------------------------
 def test_venue_totals_bars_and_no_data_label():
-    bars = make_bars(ROWS)
+    bars = _bars(ROWS)
     window = win(T0, END, [*EXCHANGES, "gate"])
     totals = vn.venue_totals(bars, window)
     spikes = vn.venue_totals(bars, window, at=[h(3)])
@@ -210,7 +191,7 @@ def test_venue_totals_bars_and_no_data_label():
 
 
 def test_venue_shares_are_stacked_fractions():
-    totals = vn.venue_totals(make_bars(ROWS), win(T0, END, [*EXCHANGES, "gate"]))
+    totals = vn.venue_totals(_bars(ROWS), win(T0, END, [*EXCHANGES, "gate"]))
     fig = pvn.plot_venue_shares(totals, win(T0, END, EXCHANGES, ["demo"]))
     ax = fig.axes[0]
     b = [p for p in ax.patches if p.get_gid() == "share:binanceusdm"]
@@ -224,23 +205,9 @@ def test_venue_shares_are_stacked_fractions():
 
 
 def test_coverage_strip_shows_missing_differently_from_zero():
-    bars = make_bars(ROWS)
+    bars = _bars(ROWS)
     hourly = vn.venue_hourly(bars, win(T0, END, EXCHANGES))
-    gaps, bad = schema.validate(
-        "gaps",
-        pd.DataFrame(
-            {
-                "start": [h(1)],
-                "end": [h(3)],
-                "exchange": ["binanceusdm"],
-                "symbol": [None],
-                "table_name": ["liquidations"],
-                "reason": ["outage"],
-                "ts": [h(1)],
-            }
-        ),
-    )
-    assert bad.empty
+    gaps = coverage_gaps([(1, 3, "binanceusdm", None, "liquidations", "outage")], t0=T0)
     mask = vn.venue_gap_mask(gaps, win(T0, END, EXCHANGES))
     fig = pvn.plot_coverage_strip(hourly, win(T0, END, EXCHANGES, ["demo"]), gap_mask=mask)
     ax = fig.axes[0]

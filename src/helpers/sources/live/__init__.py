@@ -1,0 +1,71 @@
+"""Live liquidation collector: ccxt.pro streams appended to the store in small batches.
+
+``python -m helpers collect [--exchanges binanceusdm,okx,bybit] [--seconds N]``
+
+Streams (the venues publish liquidations on websockets only):
+
+* ``binanceusdm``: ``watchLiquidationsForSymbols`` with no symbols, i.e. the all-market
+  ``!forceOrder@arr`` stream (at most one liquidation per symbol per second: a lower bound);
+* ``okx``: ``watchLiquidationsForSymbols`` on every swap (``liquidation-orders``, SWAP);
+* ``bybit``: ``watchLiquidations`` per symbol (``allLiquidation.<id>``), the symbols of the
+  config's ``exchanges.bybit.symbols`` (or ``collect.symbols``).
+
+Every item goes through :func:`helpers.sources.normalize.normalize_liquidations` (``side`` =
+the liquidated POSITION, ``amount`` in base units, ``notional_usd`` in US dollars) with
+``source='ccxt.pro:<exchange>'`` and is buffered; the buffer is written to ``liquidations``
+every ``--flush-seconds`` or ``--flush-events`` events, whichever comes first. The store
+drops an event it already has (key: exchange, event_id), so a replay after a reconnect adds
+nothing.
+
+Coverage is recorded in ``gaps`` (``table_name='liquidations'``; ``symbol`` empty for an
+all-market stream), so reports show missing data as missing:
+
+* **dropped**: the connection failed or closed. The gap runs from the failure to the moment
+  the stream is connected again; reconnection waits ``1, 2, 4 ... --max-backoff`` seconds.
+* **silent**: no message for ``--silence-seconds``. The gap runs from the last message to the
+  next one. A quiet market also triggers it, which overstates missing data rather than
+  passing an outage off as "no liquidations"; choose the threshold accordingly.
+* a gap still open at a flush is written with ``end`` = now and rewritten when it closes
+  (same key); at shutdown it is closed at the shutdown time.
+
+SIGTERM and SIGINT stop the streams, flush everything buffered and open gaps, then exit 0.
+Per-exchange settings can go in the config under ``exchanges.<id>.collect``:
+``symbols`` (bybit), ``silence_seconds``.
+
+ccxt.pro resolves a ``watch*`` call with the message that woke it; events arriving while no
+call is pending would be lost, so the exchanges run with ``newUpdates = False`` and each call
+returns the cached liquidations ``since`` the last one (minus a margin), deduplicated by
+``event_id``.
+"""
+
+from __future__ import annotations
+
+from helpers.sources.live.collector import Collector
+from helpers.sources.live.coverage import Gap, Stats, StreamState
+from helpers.sources.live.streams import (
+    CACHE_LIMIT,
+    LIVE_EXCHANGES,
+    SINCE_MARGIN_MS,
+    TABLE,
+    Stream,
+    Watch,
+    source_label,
+    streams_for,
+    watcher,
+)
+
+__all__ = [
+    "CACHE_LIMIT",
+    "LIVE_EXCHANGES",
+    "SINCE_MARGIN_MS",
+    "TABLE",
+    "Collector",
+    "Gap",
+    "Stats",
+    "Stream",
+    "StreamState",
+    "Watch",
+    "source_label",
+    "streams_for",
+    "watcher",
+]
