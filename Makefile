@@ -34,6 +34,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests notebooks benchmarks
 	$(VENV)/bin/ruff format --check src tests notebooks benchmarks
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff format src tests notebooks benchmarks

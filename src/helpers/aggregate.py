@@ -99,12 +99,12 @@ def _run_bars_sql(
     con: duckdb.DuckDBPyConnection,
     relation: str,
     interval: str,
-    start: TimeLike,
-    end: TimeLike,
+    start: TimeLike | None,
+    end: TimeLike | None,
     gaps: pd.DataFrame | None,
     full_window: bool | None,
     extra: str,
-    extra_params: list[object],
+    extra_params: Sequence[object],
 ) -> pd.DataFrame:
     secs = _check_interval(interval)
     s, e = to_utc(start), to_utc(end)
@@ -113,7 +113,7 @@ def _run_bars_sql(
         raise ValueError("full_window needs both start and end")
     con.register("gaps_", gaps if gaps is not None and len(gaps) else schema.empty("gaps"))
     sql = _BARS_SQL.format(events=relation, extra=extra)
-    params = {
+    params: dict[str, object] = {
         "start": s.to_pydatetime() if s is not None else None,
         "end": e.to_pydatetime() if e is not None else None,
         "secs": secs,
@@ -149,7 +149,8 @@ def aggregate_store(
     if not store.has_data("liquidations"):
         return schema.empty("liquidation_bars")
     s, e = to_utc(start), to_utc(end)
-    extra, extra_params = [], []
+    extra: list[str] = []
+    extra_params: list[object] = []
     if s is not None:
         extra.append("AND date >= $x0::DATE")
         extra_params.append(s.strftime("%Y-%m-%d"))
@@ -265,9 +266,9 @@ def pick_one_source(bars: pd.DataFrame) -> pd.DataFrame:
     """Keep, per (exchange, symbol), only the source with the most bars (ties: first by name)."""
     if bars.empty:
         return bars
-    counts = bars.groupby(["exchange", "symbol", "source"], observed=True).size()
+    sizes = bars.groupby(["exchange", "symbol", "source"], observed=True).size()
     counts = (
-        counts.rename("n")
+        sizes.rename("n")
         .reset_index()
         .sort_values(["exchange", "symbol", "n", "source"], ascending=[True, True, False, True])
     )

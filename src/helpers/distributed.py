@@ -160,7 +160,7 @@ def drop_gap_bars(bars: pd.DataFrame, gaps: pd.DataFrame, secs: int) -> pd.DataF
     same_symbol = pairs["gap_symbol"].isna() | (pairs["gap_symbol"] == pairs["symbol"])
     overlaps = (pairs["start"] < bar_end) & (pairs["end"] > pairs["ts"])
     hit = (same_symbol & overlaps).fillna(False).astype(bool)
-    return bars.drop(index=pairs.loc[hit, "index"].unique())
+    return bars.drop(index=pd.Index(pairs.loc[hit, "index"].unique()))
 
 
 def _liquidation_gaps(root: str, scheduler: str | None) -> pd.DataFrame:

@@ -79,7 +79,7 @@ def plain_value(value: object) -> Value:
         return value
     if not pd.api.types.is_scalar(value):
         raise TypeError(f"key figure value must be a scalar, got {type(value).__name__}")
-    if pd.isna(value):
+    if pd.isna(value):  # type: ignore[call-overload]  # stubs: isna() takes any object
         return None
     if isinstance(value, datetime | date):
         return value.isoformat()

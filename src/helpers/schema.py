@@ -194,21 +194,21 @@ def _parse_utc(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         reasons[:] = "naive timestamp (no timezone)"
         return pd.Series(pd.NaT, index=values.index, dtype=_TS), reasons
     parsed = pd.Series(pd.NaT, index=values.index, dtype=_TS)
-    for i, v in values.items():
+    for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
-            reasons[i] = "missing timestamp"
+            reasons.iloc[i] = "missing timestamp"
             continue
         try:
             t = pd.Timestamp(v)
         except (ValueError, TypeError):
-            reasons[i] = "unparseable timestamp"
+            reasons.iloc[i] = "unparseable timestamp"
             continue
         if t is pd.NaT:
-            reasons[i] = "missing timestamp"
+            reasons.iloc[i] = "missing timestamp"
         elif t.tzinfo is None:
-            reasons[i] = "naive timestamp (no timezone)"
+            reasons.iloc[i] = "naive timestamp (no timezone)"
         else:
-            parsed[i] = t.tz_convert("UTC")
+            parsed.iloc[i] = t.tz_convert("UTC")
     return parsed, reasons
 
 
@@ -232,6 +232,7 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         reason[fresh] = why
 
     out = pd.DataFrame(index=df.index)
+    vals: pd.Series
     for col, dtype in t.columns.items():
         if dtype == _TS:
             parsed, why = _parse_utc(df[col])
@@ -258,8 +259,8 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                 reject(vals.isna() | (vals == ""), f"{col}: missing")
             out[col] = vals
     if "side" in t.columns:
-        why = "side: must be 'long' or 'short' (the liquidated position)"
-        reject(~out["side"].isin(SIDES), why)
+        message = "side: must be 'long' or 'short' (the liquidated position)"
+        reject(~out["side"].isin(SIDES), message)
     if "interval" in t.columns:
         reject(~out["interval"].isin(INTERVALS), f"interval: must be one of {INTERVALS}")
     if name == "ohlcv":

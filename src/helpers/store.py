@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import pandas as pd
@@ -36,6 +37,9 @@ from helpers.timegrid import TimeLike, to_utc
 DEFAULT_DATA_DIR = Path("data/raw")
 PART_FILE = "part.parquet"
 QUARANTINE = "_quarantine"
+
+PartitionValues = dict[str, str | pd.Timestamp]
+"""A partition's column values: ``exchange`` text and the ``date`` (a UTC day start)."""
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,14 @@ class Store:
             with self._locked(name):
                 for values, rows in good.groupby(list(t.partition_by), sort=True, observed=True):
                     values = values if isinstance(values, tuple) else (values,)
+                    keys = cast(tuple[str | pd.Timestamp, ...], values)
                     written += self._merge_partition(
-                        t, dict(zip(t.partition_by, values, strict=True)), rows
+                        t, dict(zip(t.partition_by, keys, strict=True)), rows
                     )
                     parts += 1
         return WriteResult(name, len(df), written, len(bad), parts)
 
-    def _partition_path(self, t: schema.Table, values: dict[str, str]) -> Path:
+    def _partition_path(self, t: schema.Table, values: PartitionValues) -> Path:
         d = self.root / t.name
         for col in t.partition_by:
             value = values[col]
@@ -118,7 +123,7 @@ class Store:
             d = d / f"{col}={_check_partition_value(text)}"
         return d / PART_FILE
 
-    def _merge_partition(self, t: schema.Table, values: dict[str, str], rows: pd.DataFrame) -> int:
+    def _merge_partition(self, t: schema.Table, values: PartitionValues, rows: pd.DataFrame) -> int:
         path = self._partition_path(t, values)
         keep = [c for c in t.column_names if c not in t.partition_by]
         new = rows[t.column_names]
@@ -196,8 +201,8 @@ class Store:
     @staticmethod
     def _filters(
         t: schema.Table,
-        start: TimeLike,
-        end: TimeLike,
+        start: TimeLike | None,
+        end: TimeLike | None,
         exchanges: Sequence[str] | None,
         symbols: Sequence[str] | None,
     ) -> tuple[list[str], list[object]]:
@@ -233,14 +238,14 @@ def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
     for col, dtype in t.columns.items():
         s = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index)
         if dtype.startswith("datetime64"):
-            s = pd.to_datetime(s, utc=True).astype(dtype)
+            s = pd.to_datetime(s, utc=True).astype(pd.api.types.pandas_dtype(dtype))
         else:
-            s = s.astype(dtype)
+            s = s.astype(pd.api.types.pandas_dtype(dtype))
         out[col] = s
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 
-def _read_partition(path: Path, values: dict[str, str]) -> pd.DataFrame:
+def _read_partition(path: Path, values: PartitionValues) -> pd.DataFrame:
     df = pq.read_table(path).to_pandas()
     for col, v in values.items():
         df[col] = v

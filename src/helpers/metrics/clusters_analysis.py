@@ -8,6 +8,7 @@ percent points in key figures): :mod:`helpers.metrics.figures`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,6 +16,9 @@ from helpers.dataset import Dataset
 from helpers.metrics.figures import num_or_none, rows_of_base
 from helpers.metrics.parameters import ClusterParameters
 from helpers.present import KeyFigure
+
+if TYPE_CHECKING:
+    from helpers.metrics.liquidation_map import Exposure
 
 _D = ClusterParameters()
 """Defaults of this analysis's knobs (helpers.metrics.parameters)."""
@@ -35,7 +39,7 @@ class ClusterResult:
     oi_usd: float | None
     levels: pd.DataFrame | None
     estimated_map: pd.DataFrame | None
-    exposure: object | None
+    exposure: Exposure | None
     model: str
     break_depth: float
 
@@ -95,10 +99,13 @@ def cluster_analysis(
     levels = est_map = exposure = None
     model = "no open interest at the window end: no estimated map"
     if oi_usd is not None and last_price is not None:
-        kw = dict(lookback=lookback, long_share=long_share, mmr=mmr)
-        levels = liquidation_map.open_liquidation_levels(oi_usd, grid, at, weights, **kw)
+        levels = liquidation_map.open_liquidation_levels(
+            oi_usd, grid, at, weights, lookback=lookback, long_share=long_share, mmr=mmr
+        )
         est_map = liquidation_map.estimated_liquidation_map(levels, bin_width, last_price)
-        model = liquidation_map.describe_model(oi_usd, at, weights, **kw)
+        model = liquidation_map.describe_model(
+            oi_usd, at, weights, lookback=lookback, long_share=long_share, mmr=mmr
+        )
         level = float(supports["level"].iloc[-1]) if len(supports) else last_price
         below = supports[supports["level"] < last_price] if len(supports) else supports
         if len(below):

@@ -8,6 +8,7 @@ percent points in key figures): :mod:`helpers.metrics.figures`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,6 +16,9 @@ from helpers.dataset import Dataset
 from helpers.metrics.figures import num_or_none, pct_or_none, rows_of_base
 from helpers.metrics.parameters import OutlookParameters
 from helpers.present import KeyFigure
+
+if TYPE_CHECKING:
+    from helpers.metrics.outlook import Concentration
 
 _D = OutlookParameters()
 """Defaults of this analysis's knobs (helpers.metrics.parameters)."""
@@ -28,7 +32,7 @@ class OutlookResult:
     base: str
     window: int
     vs_range: pd.DataFrame
-    concentration: object
+    concentration: Concentration
     to_oi: pd.DataFrame
     regimes: pd.DataFrame
     funding: pd.DataFrame

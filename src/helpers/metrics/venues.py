@@ -126,10 +126,13 @@ def venue_gap_mask(gaps: pd.DataFrame | None, window: Window) -> pd.DataFrame:
     venues = expected_venues(relevant, window.exchanges)
     mask = pd.DataFrame(False, index=grid, columns=pd.Index(venues, name="exchange"))
     bar_close = grid + step
-    for row in relevant[relevant["exchange"].isin(venues)].itertuples(index=False):
-        gap_end = row.end if pd.notna(row.end) else bar_close[-1]
-        hit = np.asarray((bar_close > row.start) & (grid < gap_end))
-        mask[row.exchange] = mask[row.exchange].to_numpy() | hit
+    overlapping = relevant[relevant["exchange"].isin(venues)]
+    for exchange, start, end in overlapping[["exchange", "start", "end"]].itertuples(
+        index=False, name=None
+    ):
+        gap_end = end if pd.notna(end) else bar_close[-1]
+        hit = np.asarray((bar_close > start) & (grid < gap_end))
+        mask[exchange] = mask[exchange].to_numpy() | hit
     mask.index.name = "ts"
     return mask
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import pandas as pd
 
@@ -53,7 +54,8 @@ def top_venue(totals: pd.DataFrame, column: str) -> tuple[str | None, float | No
 def venue_figures(r: VenueResult) -> list[KeyFigure]:
     figs: list[KeyFigure] = []
     top_name, top_usd = top_venue(r.totals, "long_usd")
-    top_share = None if top_name is None else pct_or_none(r.totals.loc[top_name, "long_share"])
+    share = None if top_name is None else cast(float, r.totals.loc[top_name, "long_share"])
+    top_share = pct_or_none(share)
     figs += [
         KeyFigure("top_long_venue", top_name, "", "Venue with the most longs liquidated", "info"),
         KeyFigure("top_long_venue_usd", top_usd, "USD", "Its longs liquidated", "realised"),

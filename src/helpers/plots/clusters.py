@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,11 +33,12 @@ def _draw_supports(axes: Iterable[Axes], supports: pd.DataFrame | None) -> None:
     if supports is None:
         return
     for ax in axes:
-        for i, z in enumerate(supports.itertuples(index=False)):
+        zones = supports[["level", "zone_low", "zone_high"]].itertuples(index=False, name=None)
+        for i, (level, zone_low, zone_high) in enumerate(zones):
             label = "support (swing lows)" if i == 0 else None
-            if z.zone_high > z.zone_low:
-                ax.axhspan(z.zone_low, z.zone_high, color=SUPPORT_COLOR, alpha=0.15, lw=0)
-            ax.axhline(z.level, color=SUPPORT_COLOR, ls=":", lw=1.2, label=label, gid="support")
+            if zone_high > zone_low:
+                ax.axhspan(zone_low, zone_high, color=SUPPORT_COLOR, alpha=0.15, lw=0)
+            ax.axhline(level, color=SUPPORT_COLOR, ls=":", lw=1.2, label=label, gid="support")
 
 
 def _draw_last_price(axes: Iterable[Axes], last_price: float | None) -> None:
@@ -62,8 +64,8 @@ def _barh_sides(ax: Axes, by_price: pd.DataFrame, *, estimated: bool) -> None:
     height = _bin_width(by_price)
     kind = "ESTIMATED" if estimated else "realised"
     long_usd = by_price["long_usd"].to_numpy("float64")
-    style_long = {"color": style.LONG_COLOR, "alpha": 0.85}
-    style_short = {"color": style.SHORT_COLOR, "alpha": 0.85}
+    style_long: dict[str, Any] = {"color": style.LONG_COLOR, "alpha": 0.85}
+    style_short: dict[str, Any] = {"color": style.SHORT_COLOR, "alpha": 0.85}
     if estimated:
         style_long = {"facecolor": "none", "edgecolor": style.LONG_COLOR, "hatch": "///"}
         style_short = {"facecolor": "none", "edgecolor": style.SHORT_COLOR, "hatch": "\\\\\\"}

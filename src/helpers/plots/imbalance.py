@@ -11,6 +11,7 @@ partial bars (not every venue reported) pale yellow; neither is drawn as a zero 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import matplotlib.dates as mdates
 import matplotlib.ticker as mticker
@@ -36,6 +37,11 @@ def new_figure(
     fig = Figure(figsize=(11, height), layout="constrained")
     axes = fig.subplots(nrows, 1, sharex=sharex, squeeze=False)[:, 0]
     return fig, list(axes)
+
+
+def bar_times(frame: pd.DataFrame) -> pd.DatetimeIndex:
+    """The bar open times (UTC) that a bar table such as an imbalance table is indexed by."""
+    return cast(pd.DatetimeIndex, frame.index)
 
 
 def date_numbers(index: pd.DatetimeIndex) -> np.ndarray:
@@ -88,9 +94,9 @@ def shade_bars(
 
 def shade_coverage(ax: Axes, table: pd.DataFrame, interval: str) -> None:
     """Grey spans over missing bars and pale spans over partial bars of an imbalance table."""
-    shade_bars(ax, table.index, table["missing"], interval, MISSING_COLOR, MISSING_LABEL, "//")
+    shade_bars(ax, bar_times(table), table["missing"], interval, MISSING_COLOR, MISSING_LABEL, "//")
     if "partial" in table:
-        shade_bars(ax, table.index, table["partial"], interval, PARTIAL_COLOR, PARTIAL_LABEL)
+        shade_bars(ax, bar_times(table), table["partial"], interval, PARTIAL_COLOR, PARTIAL_LABEL)
 
 
 def plot_mirrored_bars(
@@ -103,7 +109,7 @@ def plot_mirrored_bars(
     """
     fig, (ax,) = new_figure()
     seen = table[~table["missing"]]
-    x = date_numbers(seen.index)
+    x = date_numbers(bar_times(seen))
     width = bar_width(window.interval) * 0.9
     ax.bar(
         x,
@@ -125,7 +131,7 @@ def plot_mirrored_bars(
     )
     ax.axhline(0, color="black", linewidth=0.8)
     shade_coverage(ax, table, window.interval)
-    window_xlim(ax, table.index, window.interval)
+    window_xlim(ax, bar_times(table), window.interval)
     style.usd_millions_axis(ax)
     millions = ax.yaxis.get_major_formatter()
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, pos: millions(abs(v), pos)))
@@ -147,7 +153,7 @@ def plot_dominance_delta(
     defined = table[table["long_dominance"].notna()]
     dominance = defined["long_dominance"]
     top.bar(
-        date_numbers(defined.index),
+        date_numbers(bar_times(defined)),
         dominance - 0.5,
         width * 0.9,
         bottom=0.5,
@@ -163,13 +169,15 @@ def plot_dominance_delta(
     seen = table[~table["missing"]]
     net = seen["net_usd"]
     colors = np.where(net >= 0, style.LONG_COLOR, style.SHORT_COLOR)
-    bottom.bar(date_numbers(seen.index), net, width * 0.9, align="edge", color=colors, gid="net")
+    bottom.bar(
+        date_numbers(bar_times(seen)), net, width * 0.9, align="edge", color=colors, gid="net"
+    )
     bottom.axhline(0, color="black", linewidth=0.8)
     style.usd_millions_axis(bottom)
     bottom.set_ylabel("net delta L - S per bar ($M)")
     for ax in (top, bottom):
         shade_coverage(ax, table, window.interval)
-        window_xlim(ax, table.index, window.interval)
+        window_xlim(ax, bar_times(table), window.interval)
     utc_time_axis(bottom)
     top.legend(loc="upper left", fontsize="small")
     return finish_figure(fig, f"Long dominance and net delta per {window.interval} bar", window)
@@ -183,7 +191,7 @@ def plot_cumulative(
     :func:`helpers.metrics.imbalance.cumulative_sides`, as steps: each bar's total applies from the
     bar's CLOSE. Missing bars are shaded; they add nothing, so the line runs flat through them."""
     fig, (ax,) = new_figure()
-    x_edges = date_numbers(cumulative.index)
+    x_edges = date_numbers(bar_times(cumulative))
     if len(x_edges):
         x_edges = np.append(x_edges, x_edges[-1] + bar_width(window.interval))
     for side, color in (("long", style.LONG_COLOR), ("short", style.SHORT_COLOR)):
@@ -199,14 +207,14 @@ def plot_cumulative(
         )
     shade_bars(
         ax,
-        cumulative.index,
+        bar_times(cumulative),
         cumulative["missing"],
         window.interval,
         MISSING_COLOR,
         MISSING_LABEL,
         "//",
     )
-    window_xlim(ax, cumulative.index, window.interval)
+    window_xlim(ax, bar_times(cumulative), window.interval)
     style.usd_millions_axis(ax)
     ax.set_ylabel("cumulative liquidated ($M)")
     utc_time_axis(ax)
@@ -227,7 +235,7 @@ def format_spike_table(spikes: pd.DataFrame) -> pd.DataFrame:
     ]
     out = pd.DataFrame(
         {
-            "bar open (UTC)": spikes.index.strftime("%Y-%m-%d %H:%M"),
+            "bar open (UTC)": bar_times(spikes).strftime("%Y-%m-%d %H:%M"),
             "longs": [style.fmt_usd(v) for v in spikes["long_usd"]],
             "shorts": [style.fmt_usd(v) for v in spikes["short_usd"]],
             "long share": ["n/a" if pd.isna(v) else f"{v:.0%}" for v in spikes["long_dominance"]],

@@ -19,6 +19,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, TwoSlopeNorm, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.typing import ColorType
 
 from helpers.metrics.marketmap import is_history
 from helpers.plots import style
@@ -51,13 +52,13 @@ def treemap_rects(caps: Iterable[float]) -> list[dict[str, float]]:
     return squarify.squarify(sizes, 0.0, 0.0, WIDTH, HEIGHT)
 
 
-def text_color(facecolor: tuple[float, ...] | str) -> str:
+def text_color(facecolor: ColorType) -> str:
     """Black or white, whichever reads better on ``facecolor`` (by relative luminance)."""
     r, g, b = to_rgb(facecolor)
     return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
 
 
-def _tile_color(change: float, cmap: Colormap, norm: TwoSlopeNorm) -> tuple[float, ...]:
+def _tile_color(change: float, cmap: Colormap, norm: TwoSlopeNorm) -> ColorType:
     return MISSING_COLOR if pd.isna(change) else cmap(norm(change))
 
 
@@ -77,9 +78,12 @@ def plot_market_treemap(
     norm = change_norm(top["change_24h_pct"])
     ordered = top.sort_values("market_cap_usd", ascending=False, kind="stable")
     rects = treemap_rects(ordered["market_cap_usd"]) if len(ordered) else []
-    for rect, row in zip(rects, ordered.itertuples(index=False), strict=True):
-        missing = pd.isna(row.change_24h_pct)
-        color = _tile_color(row.change_24h_pct, cmap, norm)
+    tiles = ordered[["symbol", "market_cap_usd", "change_24h_pct"]].itertuples(
+        index=False, name=None
+    )
+    for rect, (symbol, cap_usd, change_pct) in zip(rects, tiles, strict=True):
+        missing = pd.isna(change_pct)
+        color = _tile_color(change_pct, cmap, norm)
         ax.add_patch(
             Rectangle(
                 (rect["x"], rect["y"]),
@@ -89,7 +93,7 @@ def plot_market_treemap(
                 edgecolor="white",
                 linewidth=1.5,
                 hatch="//" if missing else None,
-                gid=f"tile:{row.symbol}",
+                gid=f"tile:{symbol}",
             )
         )
         area = rect["dx"] * rect["dy"]
@@ -98,12 +102,12 @@ def plot_market_treemap(
             ax.text(
                 rect["x"] + rect["dx"] / 2,
                 rect["y"] + rect["dy"] / 2,
-                tile_label(str(row.symbol), row.market_cap_usd, row.change_24h_pct),
+                tile_label(str(symbol), cap_usd, change_pct),
                 ha="center",
                 va="center",
                 fontsize=size,
                 color=text_color(color),
-                gid=f"label:{row.symbol}",
+                gid=f"label:{symbol}",
             )
     ax.set_xlim(0, WIDTH)
     ax.set_ylim(HEIGHT, 0)

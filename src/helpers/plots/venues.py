@@ -19,6 +19,7 @@ from matplotlib.patches import Patch, Rectangle
 from helpers.plots import style
 from helpers.plots.imbalance import (
     MISSING_COLOR,
+    bar_times,
     bar_width,
     date_numbers,
     new_figure,
@@ -163,7 +164,7 @@ def plot_coverage_strip(
     venues = list(hourly.columns)
     fig, (ax,) = new_figure(height=1.6 + 0.45 * max(len(venues), 1))
     width = bar_width(window.interval)
-    x = date_numbers(hourly.index)
+    x = date_numbers(bar_times(hourly))
     x_edges = np.append(x, x[-1] + width) if len(x) else np.array([0.0, 1.0])
     y_edges = np.arange(len(venues) + 1)
     values = hourly.to_numpy(dtype="float64").T
@@ -212,7 +213,7 @@ def plot_coverage_strip(
     ax.set_yticks(y_edges[:-1] + 0.5, venues)
     ax.set_ylim(0, max(len(venues), 1))
     ax.invert_yaxis()
-    window_xlim(ax, hourly.index, window.interval)
+    window_xlim(ax, bar_times(hourly), window.interval)
     utc_time_axis(ax)
     cbar = fig.colorbar(mesh, ax=ax, extend="min", pad=0.01)
     cbar.set_label("liquidated per bar (US$, log)")

@@ -21,13 +21,16 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import yaml
 
 from helpers.errors import UserError
 from helpers.schema import INTERVALS
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NaTType
 
 COMMON = ("start", "end", "exchanges", "symbols", "data_dir", "interval")
 """Parameters that define the report as a whole; every notebook declaring one gets the same
@@ -45,7 +48,7 @@ _RELATIVE = re.compile(
     r"^(?P<anchor>now|today|yesterday)\s*(?:(?P<sign>[+-])\s*(?P<n>\d+)\s*(?P<unit>[mhdw]))?$",
     re.IGNORECASE,
 )
-_UNITS = {"m": "min", "h": "h", "d": "D", "w": "W"}
+_UNITS: dict[str, Literal["min", "h", "D", "W"]] = {"m": "min", "h": "h", "d": "D", "w": "W"}
 _SYMBOL = re.compile(r"^[^/\s]+/[^/\s:]+(:[^/\s]+)?$")
 TIME_FORMS = (
     "use ISO 8601 such as 2025-11-10T00:00:00+00:00, or today/yesterday/now "
@@ -137,10 +140,10 @@ def _parse_time_text(name: str, text: str, now: pd.Timestamp) -> pd.Timestamp:
         step = pd.Timedelta(int(m["n"]), unit=_UNITS[m["unit"].lower()])
         return base + step if m["sign"] == "+" else base - step
     try:
-        ts = pd.Timestamp(text)
+        ts: pd.Timestamp | NaTType = pd.Timestamp(text)
     except (ValueError, TypeError, OverflowError):
         ts = pd.NaT
-    if ts is pd.NaT or not text:
+    if not isinstance(ts, pd.Timestamp) or not text:  # pd.Timestamp(text) may be NaT
         raise UserError(f"{name}: cannot parse {text!r} as a date/time; {TIME_FORMS}")
     return ts
 

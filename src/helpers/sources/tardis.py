@@ -229,6 +229,7 @@ def parse_csv(
             )
     rows = []
     seen: dict[tuple[Any, ...], int] = {}
+    r: Any  # a row of ``df``: its fields are typed by the CSV's columns at run time only
     for r in df.itertuples(index=False):
         inst = insts[r.symbol]
         contract = contract_info(inst.exchange, inst.symbol, {inst.symbol: _market(inst, markets)})

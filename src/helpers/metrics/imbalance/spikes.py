@@ -96,7 +96,10 @@ def spike_scores(
         out[f"{col}_median"] = base["median"]
         out[f"{col}_mad"] = base["mad"]
         out[f"{col}_threshold"] = threshold
-        out[f"{col}_spike"] = pd.array(hit.where(tested, pd.NA), dtype="boolean")
+        out[f"{col}_spike"] = pd.array(
+            hit.where(tested, pd.NA),  # type: ignore[call-overload]  # stubs: where() takes pd.NA
+            dtype="boolean",
+        )
     long_hit, total_hit = out["long_spike"].fillna(False), out["total_spike"].fillna(False)
     is_spike = {
         "both": long_hit & total_hit,
@@ -132,6 +135,6 @@ def spike_bars(
     hit = scores["status"] == "spike"
     cols = ["long_usd", "short_usd", "total_usd", "long_dominance"]
     coverage = ["venues_reporting", "venues_expected", "partial"]
-    rule = ["long_threshold", "total_threshold", "long_spike", "total_spike", "history"]
-    parts = [table.loc[hit, cols], scores.loc[hit, rule], table.loc[hit, coverage]]
+    fired = ["long_threshold", "total_threshold", "long_spike", "total_spike", "history"]
+    parts = [table.loc[hit, cols], scores.loc[hit, fired], table.loc[hit, coverage]]
     return pd.concat(parts, axis=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -183,8 +184,8 @@ def worst_bar(table: pd.DataFrame) -> WorstBar | None:
     longs = table["long_usd"].dropna()
     if longs.empty or longs.max() <= 0:
         return None
-    ts = longs.idxmax()
-    row = table.loc[ts]
+    ts = cast(pd.Timestamp, longs.idxmax())  # an imbalance table is indexed by ts
+    row = cast(pd.Series, table.loc[ts])  # one row: the ts index is unique
     long_usd, short_usd = float(row["long_usd"]), float(row["short_usd"])
     return WorstBar(
         ts=ts,

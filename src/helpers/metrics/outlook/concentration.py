@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import pandas as pd
 
@@ -70,7 +71,7 @@ def concentration(
         )
     shares = observed / total
     hhi = float((shares**2).sum())
-    top_ts = shares.idxmax()
+    top_ts = cast(pd.Timestamp, shares.idxmax())  # ``hourly`` is indexed by ts above
     top_share = float(shares.max())
     return Concentration(
         column=column,

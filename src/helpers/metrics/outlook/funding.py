@@ -28,7 +28,7 @@ def funding_period_hours(funding: pd.DataFrame, period_hours: PeriodHours = None
         hours = pd.Series(float(period_hours), index=venues, dtype="float64")
     else:
         ordered = funding.sort_values("ts")
-        spacing = ordered.groupby(["exchange", "symbol"])["ts"].diff()
+        spacing: pd.Series[pd.Timedelta] = ordered.groupby(["exchange", "symbol"])["ts"].diff()
         inferred = spacing.groupby(ordered["exchange"]).median() / pd.Timedelta("1h")
         hours = inferred.reindex(venues).astype("float64")
         for venue, given in (period_hours or {}).items():

@@ -83,5 +83,5 @@ def flag_stress_without_relief(frame: pd.DataFrame, k: int = _D.rising_steps) ->
         no_recovery=_nullable(no_recovery, frame["close"].notna() & frame["window_open"].notna()),
     )
     out["stress_flag"] = out["longs_rising"] & out["range_narrowing"] & out["no_recovery"]
-    out.attrs = dict(frame.attrs, k=k)
+    out.attrs = {**frame.attrs, "k": k}
     return out

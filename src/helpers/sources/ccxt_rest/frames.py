@@ -15,7 +15,7 @@ from helpers.sources.ccxt_rest.checks import _finite
 from helpers.sources.venue_rules import quirks
 
 
-def _ts_col(stamps: Sequence[int]) -> pd.Series:
+def _ts_col(stamps: Sequence[int] | pd.Series) -> pd.Series:
     return pd.to_datetime(pd.Series(stamps, dtype="int64"), unit="ms", utc=True).astype(
         "datetime64[us, UTC]"
     )

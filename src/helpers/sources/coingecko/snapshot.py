@@ -134,7 +134,7 @@ def markets_frame(
     )
     price = pd.to_numeric(df["current_price"], errors="coerce").astype("float64")
     cap = pd.to_numeric(df["market_cap"], errors="coerce").astype("float64")
-    change = pd.to_numeric(df.get(change_col), errors="coerce").astype("float64")
+    change = pd.to_numeric(df.get(change_col), errors="coerce").astype("float64")  # type: ignore[call-overload]  # stubs: to_numeric(None) is NaN
     vs = vs_currency.lower()
     if vs != "usd":
         tether = df.index[df["id"] == TETHER_ID]

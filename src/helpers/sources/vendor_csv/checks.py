@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ def utc_times(values: pd.Series, column: str, where: str) -> pd.Series:
         x = pd.to_numeric(values, errors="coerce")
         if x.isna().any():
             raise UserError(f"{where}: column {column!r} has empty times")
-        unit = "ms" if float(x.abs().max()) > 1e11 else "s"
+        unit: Literal["ms", "s"] = "ms" if float(x.abs().max()) > 1e11 else "s"
         return pd.to_datetime(x.astype("int64"), unit=unit, utc=True).astype("datetime64[us, UTC]")
     text = values.astype("string").str.strip()
     if text.isna().any() or (text == "").any():
@@ -79,7 +80,7 @@ def utc_times(values: pd.Series, column: str, where: str) -> pd.Series:
                 pd.Timestamp(v)
             except (ValueError, TypeError):
                 raise UserError(
-                    f"{where}: unparseable time {v!r} in column {column!r} (row {i + 2})"
+                    f"{where}: unparseable time {v!r} in column {column!r} (row {cast(int, i) + 2})"
                 ) from None
         raise UserError(f"{where}: unparseable times in column {column!r}") from None
     return parsed.astype("datetime64[us, UTC]")
@@ -91,7 +92,7 @@ def non_negative_numbers(values: pd.Series, column: str, where: str) -> pd.Serie
     bad = (x.isna() & values.notna() & (values.astype("string").str.strip() != "")) | (x < 0)
     bad |= np.isinf(x)
     if bad.any():
-        i = bad.idxmax()
+        i = cast(int, bad.idxmax())  # the row label of a frame from read_csv
         raise UserError(
             f"{where}: column {column!r} row {i + 2}: {str(values[i])!r} is not a non-negative "
             "number"

@@ -80,12 +80,15 @@ def _coinalyze_long(df: pd.DataFrame, where: str, interval: str | None, units: s
         gone = _flag(df["liq_row_missing"])
         if gone.any():
             notes.append(f"{int(gone.sum())} bars flagged liq_row_missing left missing")
-        df, symbols, ts = (x[~gone].reset_index(drop=True) for x in (df, symbols, ts))
+        df = df[~gone].reset_index(drop=True)
+        symbols = symbols[~gone].reset_index(drop=True)
+        ts = ts[~gone].reset_index(drop=True)
     if usd_pair is not None:
         long_v = non_negative_numbers(df[usd_pair[0]], usd_pair[0], where)
         short_v = non_negative_numbers(df[usd_pair[1]], usd_pair[1], where)
         source, units_text = coinalyze_api.SOURCE, "USD"
     else:
+        assert base_pair is not None  # one pair is set: both None was rejected above
         close_col = _pick(df, ("close", "c"))
         if close_col is None:
             raise UserError(f"{where}: base-unit liquidations need a 'close' column to convert")

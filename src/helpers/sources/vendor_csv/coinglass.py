@@ -110,6 +110,8 @@ def read_coinglass(
         raise UserError(
             f"{where}: not a CoinGlass liquidation export (no {', '.join(missing)} column)"
         )
+    assert time_col is not None and coin_col is not None
+    assert long_col is not None and short_col is not None
     notes = []
     if "is_last_bar" in df.columns:
         open_bar = _flag(df["is_last_bar"])
