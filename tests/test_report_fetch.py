@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 from servers.http_venues import BinanceUsdm, GateFutures
+from servers.pull_market import closed_port
 
 from helpers.cli import main
 
@@ -56,7 +57,9 @@ def test_fetch_then_render_real_format_data(tmp_path, monkeypatch, capsys):
                             "tables": ["liquidations"],
                             "ccxt": {**gate.ccxt_options(), **FAST},
                         },
-                    }
+                    },
+                    # the key is set but Coinalyze is unreachable: one failed source
+                    "vendors": {"coinalyze": {"base_url": f"http://127.0.0.1:{closed_port()}/v1"}},
                 }
             )
         )
@@ -66,7 +69,7 @@ def test_fetch_then_render_real_format_data(tmp_path, monkeypatch, capsys):
         code = main(
             ["report", "--params", str(ROOT / "params" / "daily.yaml"), "--config", str(config),
              "--data-dir", str(data), "--out", str(tmp_path / "reports"),
-             "--notebooks", str(ROOT / "notebooks"), "-p", "fetch=true",
+             "--notebooks", str(ROOT / "notebooks"), "-p", "fetch=true", "--backoff", "0.01",
              "-p", f"start={start.isoformat()}",
              "-p", f"end={(start + pd.Timedelta(hours=12)).isoformat()}"]
         )  # fmt: skip
@@ -74,6 +77,8 @@ def test_fetch_then_render_real_format_data(tmp_path, monkeypatch, capsys):
     day = tmp_path / "reports" / "2024-01-01"
     summary = json.loads((day / "summary.json").read_text())
     assert summary["simulated"] is False
+    assert summary["pull"]["failed"] == ["coinalyze"]
+    assert "INCOMPLETE DATA" in (day / "01_liquidation_imbalance.html").read_text()
     assert "SIMULATED DATA" not in (day / "01_liquidation_imbalance.html").read_text()
     figs = summary["notebooks"]["01_liquidation_imbalance"]["figures"]
     # longs: (10 + 30 + 50) contracts x 0.0001 BTC x 42,000 = 378 USD; shorts: 120 x 4.2 = 504

@@ -24,8 +24,9 @@ Adder = Callable[[argparse.ArgumentParser], None]
 
 def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
     """(name, help, description, add-arguments, run) of every command."""
-    from helpers import aggregate, report
+    from helpers import aggregate, pull, report
     from helpers.cli import fetch, store, vendors
+    from helpers.cli import pull as pull_cli
     from helpers.cli import report as report_cli
     from helpers.sources import ccxt_rest, coinalyze, coingecko, demo, live, tardis, vendor_csv
 
@@ -36,6 +37,8 @@ def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
          store.add_aggregate_arguments, store.run_aggregate),
         ("report", "render every notebook into a dated HTML report", report.__doc__,
          report_cli.add_report_arguments, report_cli.run_report),
+        ("pull", "pull a window from every source: ccxt REST, Coinalyze, collector, caps",
+         pull.__doc__, pull_cli.add_pull_arguments, pull_cli.run_pull),
         ("fetch", "pull REST history: liquidations, OHLCV, open interest, funding",
          ccxt_rest.__doc__, fetch.add_fetch_arguments, fetch.run_fetch),
         ("collect", "record live liquidation streams (binanceusdm, okx, bybit)", live.__doc__,

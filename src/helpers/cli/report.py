@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
+
+import pandas as pd
 
 from helpers import aggregate
+from helpers.cli import options as o
 from helpers.config import load_config
+from helpers.pull import EXIT_NO_DATA, PullReport, pull_window
 from helpers.report import ReportPlan, prepare, render
 from helpers.report.plan import DEFAULT_KERNEL, FALLBACK_KERNEL
-from helpers.sources import ccxt_rest
+from helpers.report.render import check_replace
 from helpers.sources.demo import write_demo
+from helpers.sources.retry import RetryPolicy
 from helpers.store import Store
+from helpers.timegrid import Window
 
 log = logging.getLogger("helpers.report")
 
@@ -53,16 +60,40 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", help="sources config for fetch: true (default: config/sources.yaml)"
     )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the dated folder even when it holds the report of another window",
+    )
+    o.add_retries(parser, "request of fetch: true")
+    parser.epilog = (
+        "exit status: 0 when the report was written; 1 when a notebook failed; 2 for bad "
+        "input (including a dated folder that holds another window, without --replace); "
+        f"{EXIT_NO_DATA} when fetch: true and every source failed or the window has no "
+        "liquidation data (nothing is published)"
+    )
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Validate the report parameters; fill the store (``fetch: true`` pulls real data for the
-    window, ``demo:`` simulates into an empty store); build the window's bars once from stored
-    events; then render every notebook (which read those bars, never raw events in bulk)."""
+    """Validate the report parameters; fill the store (``fetch: true`` pulls the window from
+    every source, ``demo:`` simulates into an empty store); build the window's bars once from
+    stored events; then render every notebook (which read those bars, never raw events in
+    bulk).
+
+    A ``fetch: true`` run fails loudly: when every source failed or the window has no
+    liquidation data, it prints one error line, publishes nothing and returns
+    :data:`~helpers.pull.EXIT_NO_DATA`; when some sources failed, every page names them."""
     plan = prepare(args)
+    check_replace(plan)
     store = Store(plan.data_dir)
+    pulled = None
     if plan.fetch:
-        _fetch_for_report(store, plan, args.config)
+        pulled = _pull_for_report(store, plan, args)
+        print(pulled.render())
+        problem = pulled.problem()
+        if problem is not None:
+            print(f"error: report {plan.report_date} not written: {problem}", file=sys.stderr)
+            return EXIT_NO_DATA
     elif plan.demo is not None and not store.has_data("liquidations"):
         for result in write_demo(store, plan.demo["scenario"], plan.demo["seed"]).values():
             log.info("SIMULATED %s", result)
@@ -70,19 +101,17 @@ def run_report(args: argparse.Namespace) -> int:
         store, plan.interval, plan.start, plan.end, plan.exchanges, plan.symbols
     )
     log.info("bars for the window: %s", built)
-    return render(plan)
+    return render(plan, pulled.as_json() if pulled is not None else None)
 
 
-def _fetch_for_report(store: Store, plan: ReportPlan, config_path: str | None) -> None:
-    """Pull the window over ccxt REST before rendering; failures are reported, not fatal,
-    because the notebooks show what is missing as missing."""
-    summary = ccxt_rest.fetch_window(
+def _pull_for_report(store: Store, plan: ReportPlan, args: argparse.Namespace) -> PullReport:
+    """The window of ``plan`` from every source (:func:`helpers.pull.pull_window`)."""
+    retries = o.check_retries(getattr(args, "retries", o.DEFAULT_RETRIES))
+    backoff = max(0.0, getattr(args, "backoff", o.DEFAULT_BACKOFF_S))
+    return pull_window(
         store,
-        load_config(config_path),
-        plan.start,
-        plan.end,
-        exchanges=plan.exchanges or (),
-        symbols=plan.symbols or (),
-        interval=plan.interval,
+        load_config(getattr(args, "config", None)),
+        Window.of(plan.start, plan.end, plan.exchanges, plan.symbols, plan.interval),
+        now=pd.Timestamp.now(tz="UTC"),
+        policy=RetryPolicy(attempts=retries + 1, base_delay=backoff),
     )
-    print(summary.render())

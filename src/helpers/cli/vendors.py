@@ -82,7 +82,9 @@ def run_coinalyze(args: argparse.Namespace) -> int:
         ),
         http=_client("coinalyze", args, key),
     )
-    catalog = coinalyze.load_catalog(client, args.data_dir, max_age=_catalog_max_age(settings))
+    catalog = coinalyze.load_catalog(
+        client, args.data_dir, max_age=coinalyze.catalog_max_age(settings)
+    )
     symbols = coinalyze.resolve_markets(
         o.csv_list(args.symbols),
         settings,
@@ -111,13 +113,6 @@ def run_coinalyze(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return 0
-
-
-def _catalog_max_age(settings: Mapping[str, object]) -> pd.Timedelta:
-    hours = settings.get("catalog_max_age_hours", 24)
-    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
-        raise UserError("vendors.coinalyze.catalog_max_age_hours: expected a positive number")
-    return pd.Timedelta(hours=float(hours))
 
 
 def coinalyze_plan_line(markets: Mapping[str, coinalyze.Market]) -> str:

@@ -66,7 +66,9 @@ def render_html(
 
     ``page`` fills the template's header and footer (keys ``simulated``, ``report_date``,
     ``window``, ``venues``, ``symbols``, ``interval``, ``parameters``, ``index_href``,
-    ``notebook``); ``source_dir`` is where Markdown image paths are resolved for embedding.
+    ``notebook``, and ``failed_sources`` / ``failed_details``: the names and status lines of
+    the sources that failed, shown as an INCOMPLETE DATA banner when not empty);
+    ``source_dir`` is where Markdown image paths are resolved for embedding.
     """
     nb = nbformat.from_dict(nb)
     nb.metadata["title"] = page.get("title") or notebook_title(nb, page.get("notebook", ""))

@@ -49,6 +49,7 @@ class ReportPlan:
     verbose: bool = False
     fetch: bool = False
     demo: dict[str, Any] | None = None
+    replace: bool = False
 
     @property
     def report_dir(self) -> Path:
@@ -103,6 +104,7 @@ def prepare(args: argparse.Namespace, now: pd.Timestamp | None = None) -> Report
         verbose=bool(getattr(args, "verbose", False)),
         fetch=fetch,
         demo=demo,
+        replace=bool(getattr(args, "replace", False)),
     )
 
 

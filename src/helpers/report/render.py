@@ -16,19 +16,26 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from helpers.errors import UserError
 from helpers.files import exclusive_lock
 from helpers.plots.style import venues_label, window_label
 from helpers.report.execute import NotebookJob, NotebookResult, execute_all, export_all, pool
 from helpers.report.index import write_index
 from helpers.report.plan import ReportPlan
-from helpers.report.summary import SUMMARY_FILE, build_summary, is_simulated, write_json_atomic
+from helpers.report.summary import (
+    SUMMARY_FILE,
+    build_summary,
+    is_simulated,
+    read_summary,
+    write_json_atomic,
+)
 from helpers.store import Store
 
 log = logging.getLogger(__name__)
@@ -74,10 +81,20 @@ def store_sources(
     return sorted(found)
 
 
-def page_context(plan: ReportPlan, simulated: bool) -> dict[str, Any]:
-    """What the HTML template shows around every notebook of this report."""
+def page_context(
+    plan: ReportPlan, simulated: bool, pull: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the HTML template shows around every notebook of this report; ``pull`` is
+    :meth:`helpers.pull.PullReport.as_json` when the report pulled its window first, and its
+    failed sources become a banner on every page."""
+    failed = [s for s in (pull or {}).get("sources", []) if s["state"] in ("failed", "partial")]
     return {
         "simulated": simulated,
+        "failed_sources": [
+            f"{s['name']} ({'partly failed' if s['state'] == 'partial' else 'failed'})"
+            for s in failed
+        ],
+        "failed_details": [f"{s['name']}: {s['state']}, {s['detail']}" for s in failed],
         "report_date": plan.report_date.isoformat(),
         "window": window_label(plan.start, plan.end),
         "venues": venues_label(plan.exchanges),
@@ -107,6 +124,27 @@ def window(plan: ReportPlan) -> dict[str, Any]:
         "symbols": plan.symbols,
         "interval": plan.interval,
     }
+
+
+def check_replace(plan: ReportPlan) -> None:
+    """A one-line :class:`UserError` when ``<out>/<date>/`` holds the report of a different
+    window (start, end, exchanges, symbols or interval) and ``plan.replace`` is not set; the
+    same window rendered again replaces its folder."""
+    if plan.replace or not plan.report_dir.exists():
+        return
+    old = read_summary(plan.report_dir)
+    if old is not None and old.get("window") == window(plan):
+        return
+    was = old.get("window", {}) if old is not None else {}
+    what = (
+        f"the window {was.get('start')} .. {was.get('end')}"
+        if was
+        else "a report whose summary.json cannot be read"
+    )
+    raise UserError(
+        f"{plan.report_dir} already holds {what}, not {plan.params['start']} .. "
+        f"{plan.params['end']} (or another selection); pass --replace to replace it"
+    )
 
 
 def locked(out_dir: Path) -> contextlib.AbstractContextManager[None]:
@@ -161,7 +199,10 @@ def notebook_jobs(plan: ReportPlan, staging: Path) -> list[NotebookJob]:
 
 
 def summarise(
-    plan: ReportPlan, results: list[NotebookResult], in_store: list[str]
+    plan: ReportPlan,
+    results: list[NotebookResult],
+    in_store: list[str],
+    pull: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``summary.json`` for a report whose notebooks all succeeded."""
     return build_summary(
@@ -179,11 +220,16 @@ def summarise(
             for r in results
         },
         store_sources=in_store,
+        pull=pull,
     )
 
 
-def render(plan: ReportPlan) -> int:
-    """Render every notebook of ``plan``; 0 on success, 1 when any notebook failed."""
+def render(plan: ReportPlan, pull: Mapping[str, Any] | None = None) -> int:
+    """Render every notebook of ``plan``; 0 on success, 1 when any notebook failed. ``pull``
+    (:meth:`helpers.pull.PullReport.as_json`) is recorded in ``summary.json`` and its failed
+    sources named on every page. A folder holding another window is refused
+    (:func:`check_replace`)."""
+    check_replace(plan)
     t0 = time.perf_counter()
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     in_store = store_sources(plan.data_dir, plan.start, plan.end, plan.exchanges, plan.symbols)
@@ -203,7 +249,7 @@ def render(plan: ReportPlan) -> int:
             results = execute_all(executor, jobs)
             if all(r.ok for r in results):
                 simulated = is_simulated([*in_store, *(s for r in results for s in r.sources)])
-                page = page_context(plan, simulated)
+                page = page_context(plan, simulated, pull)
                 results = export_all(executor, jobs, results, plan.show_code, page)
         failed = [r for r in results if not r.ok]
         if failed:
@@ -212,9 +258,10 @@ def render(plan: ReportPlan) -> int:
         for r in results:
             for ref in r.external:
                 log.warning("%s.html references an external asset: %s", r.stem, ref)
-        summary = summarise(plan, results, in_store)
+        summary = summarise(plan, results, in_store, pull)
         write_json_atomic(staging / SUMMARY_FILE, summary)
         with locked(plan.out_dir):
+            check_replace(plan)
             publish(staging, plan.report_dir)
             write_index(plan.out_dir)
         shutil.rmtree(failed_dir(plan), ignore_errors=True)

@@ -6,6 +6,8 @@ Shape::
      "window": {"start": ISO, "end": ISO, "exchanges": [...]|null, "symbols": [...]|null,
                 "interval": "1h"},
      "simulated": bool, "sources": [...],
+     "pull": null | {"sources": [{"name", "state", "detail", "liquidations"}],
+                     "failed": [...], "skipped": [...]},
      "parameters": {...},
      "notebooks": {"<file stem>": {"title": ..., "html": "<stem>.html",
                                    "notebook": "<stem>.ipynb",
@@ -13,7 +15,9 @@ Shape::
 
 ``value`` is a number, text or null (missing, never 0); an infinite value is the text
 ``"inf"``/``"-inf"``. ``simulated`` is true when any notebook's data banner or the store (for
-the window) reports the ``demo`` source.
+the window) reports the ``demo`` source. ``pull`` is what a ``fetch: true`` run's pull
+did, source by source (:meth:`helpers.pull.PullReport.as_json`; ``failed`` also lists the
+sources that partly failed), and null when the report pulled nothing.
 """
 
 from __future__ import annotations
@@ -81,9 +85,10 @@ def build_summary(
     parameters: Mapping[str, Any],
     notebooks: Mapping[str, Mapping[str, Any]],
     store_sources: Iterable[str],
+    pull: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary document; ``notebooks`` maps stem -> {title, html, notebook, figures,
-    sources}."""
+    sources}; ``pull`` the pull's statuses, if the report pulled its window."""
     all_sources = set(store_sources)
     for entry in notebooks.values():
         all_sources.update(entry.get("sources", []))
@@ -92,6 +97,7 @@ def build_summary(
         "window": dict(window),
         "simulated": is_simulated(all_sources),
         "sources": sorted(all_sources),
+        "pull": dict(pull) if pull is not None else None,
         "parameters": dict(parameters),
         "notebooks": {
             stem: {k: entry[k] for k in ("title", "html", "notebook", "figures")}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,15 @@ class Catalog:
 def catalog_path(data_dir: str | os.PathLike[str]) -> Path:
     """``<data_dir>/_state/coinalyze_catalog.json``."""
     return Path(data_dir) / STATE_DIR / CATALOG_FILE
+
+
+def catalog_max_age(settings: Mapping[str, Any]) -> pd.Timedelta:
+    """``vendors.coinalyze.catalog_max_age_hours`` (default 24) as a duration; a
+    :class:`UserError` unless it is a positive number."""
+    hours = settings.get("catalog_max_age_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
+        raise UserError("vendors.coinalyze.catalog_max_age_hours: expected a positive number")
+    return pd.Timedelta(hours=float(hours))
 
 
 def load_catalog(
