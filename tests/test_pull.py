@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from servers.pull_market import END, KEY, START, Market, closed_port
+from servers.pull_market import END, GECKO_KEY, KEY, START, Market, closed_port
 from servers.vendors import CoinGeckoServer
 
 from helpers.cli import main
@@ -76,7 +76,8 @@ def test_which_windows_can_be_reported():
 
 
 @pytest.fixture
-def market():
+def market(monkeypatch):
+    monkeypatch.setenv("COINGECKO_API_KEY", GECKO_KEY)
     with Market() as m:
         yield m
 
@@ -95,7 +96,14 @@ def test_every_source_one_line_and_the_store_holds_each_venue_once(
         "ok, liquidation bars binancecoinm 12, binanceusdm 12, hyperliquid 12"
     )
     assert lines["collector"].startswith("skipped, no events recorded")
-    assert lines["market caps"] == "skipped, history for a past window not available"
+    assert lines["market caps"].startswith(
+        "ok, coingecko: history (/coins/{id}/market_chart/range) for the window end "
+        "2024-01-01 12:00 UTC, 2 of 2 coins, points 2024-01-01 11:00 to 2024-01-01 11:00 UTC"
+    ), lines["market caps"]
+    caps = Store(tmp_path / "raw").read("market_caps").set_index("coin")
+    assert set(caps["source"]) == {"coingecko:history"}
+    assert caps.loc["bitcoin", "price_usd"] == 42_110.0
+    assert caps.loc["bitcoin", "market_cap_usd"] == pytest.approx(42_110.0 * 19.6e6)
     # gate's events cover gate: its Coinalyze bars are never asked for
     asked = {
         s for h in market.coinalyze.calls("/v1/liquidation-history")
@@ -189,7 +197,8 @@ def test_a_window_ending_now_gets_the_live_market_cap_snapshot(market, tmp_path,
     caps = {s.name: s for s in report.sources}["market caps"]
     assert (caps.state, caps.detail) == (
         "ok",
-        "live snapshot at 2024-01-01 11:58 UTC, 1 coins (coingecko)",
+        "coingecko: live snapshot (/coins/markets) at 2024-01-01 11:58 UTC for the window end "
+        "2024-01-01 12:00 UTC, 1 coins; market_caps: 1 new of 1 rows in 1 partitions",
     )
     assert store.read("market_caps")["market_cap_usd"].tolist() == [8.2e11]
     assert report.usable and report.failed == ()
@@ -203,13 +212,18 @@ def test_the_key_never_reaches_output_logs_or_files(market, tmp_path):
         "--config", str(config), "--data-dir", str(tmp_path / "raw"),
         "--retries", "0", "--backoff", "0.01",
     ]  # fmt: skip
-    env = {**os.environ, "COINALYZE_API_KEY": KEY}
+    env = {**os.environ, "COINALYZE_API_KEY": KEY, "COINGECKO_API_KEY": GECKO_KEY}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr
     assert "coinalyze: partial, " in proc.stdout and "FAILED open_interest" in proc.stdout
     assert "DEBUG" in proc.stderr  # -v: every debug line was there to leak the key
-    assert KEY not in proc.stdout + proc.stderr
+    for key in (KEY, GECKO_KEY):
+        assert key not in proc.stdout + proc.stderr
     assert all(h.headers.get("api_key") == KEY for h in market.coinalyze.hits)
+    assert market.gecko.hits and all(
+        h.headers.get("x-cg-pro-api-key") == GECKO_KEY for h in market.gecko.hits
+    )
     for path in (tmp_path / "raw").rglob("*"):
         if path.is_file():
-            assert KEY.encode() not in path.read_bytes(), path
+            for key in (KEY, GECKO_KEY):
+                assert key.encode() not in path.read_bytes(), path

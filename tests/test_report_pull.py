@@ -15,6 +15,7 @@ from servers.pull_market import (
     END,
     EXPECTED_LONG_USD,
     EXPECTED_SHORT_USD,
+    GECKO_KEY,
     KEY,
     START,
     Market,
@@ -68,7 +69,8 @@ def earlier_report(out: Path, day: str = "2023-12-31", window: dict | None = Non
 
 
 @pytest.fixture
-def market():
+def market(monkeypatch):
+    monkeypatch.setenv("COINGECKO_API_KEY", GECKO_KEY)
     with Market() as m:
         yield m
 
@@ -86,7 +88,7 @@ def test_pull_and_render_names_every_venue_with_the_served_figures(
     assert summary["simulated"] is False
     assert {"coinalyze", "ccxt:gate", "ccxt:htx"} <= set(summary["sources"])
     assert summary["pull"]["failed"] == []
-    assert set(summary["pull"]["skipped"]) == {"collector", "market caps"}
+    assert set(summary["pull"]["skipped"]) == {"collector"}
 
     venues = summary["notebooks"]["02_venue_breakdown"]["figures"]
     for venue, usd in EXPECTED_LONG_USD.items():
@@ -109,8 +111,10 @@ def test_pull_and_render_names_every_venue_with_the_served_figures(
     assert "INCOMPLETE DATA" not in page and "SIMULATED DATA" not in page
     for path in tmp_path.rglob("*"):
         if path.is_file():
-            assert KEY.encode() not in path.read_bytes(), path
-    assert KEY not in printed.out + printed.err
+            for key in (KEY, GECKO_KEY):
+                assert key.encode() not in path.read_bytes(), path
+    for key in (KEY, GECKO_KEY):
+        assert key not in printed.out + printed.err
 
 
 def test_every_source_failing_publishes_nothing_and_leaves_earlier_reports(

@@ -16,6 +16,11 @@ and the report against them.
   ``BTCUSD_PERP.A`` (binancecoinm) 0.1 BTC of longs, no shorts: longs 48,000;
   ``BTC_USDT.Y`` (gate) 100 BTC of longs, which must never be asked for (gate's events
   cover it).
+* CoinGecko (pro plan, key :data:`GECKO_KEY`): ``market_chart/range`` points every hour from
+  2023-12-31 06:00 to 2024-01-01 14:00 UTC; at hour ``h`` (from 2024-01-01 00:00) bitcoin is
+  ``42,000 + 10 h`` USD with a cap of ``price x 19.6M``, ethereum ``2,300 + h`` with
+  ``price x 120M``. The window ends at 12:00, so its caps are the 11:00 points (a point at
+  or after the end is never used): bitcoin 42,110 USD, cap 825,356,000,000 USD.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import yaml
 
 from servers.http_venues import GateFutures
 from servers.http_venues_more import HtxLiquidations
-from servers.vendors import CoinalyzeSeries, CoinalyzeServer
+from servers.vendors import CoinalyzeSeries, CoinalyzeServer, CoinGeckoServer
 
 T0_MS = 1704067200000  # 2024-01-01 00:00 UTC
 T0_S = T0_MS // 1000
@@ -40,6 +45,7 @@ START = "2024-01-01T00:00:00+00:00"
 END = "2024-01-01T12:00:00+00:00"
 DATE = "2024-01-01"
 KEY = "ck-pull-5b1e0d-DO-NOT-LEAK"
+GECKO_KEY = "cg-pull-77aa01-DO-NOT-LEAK"
 FAST = {"timeout": 2000, "enableRateLimit": False}
 
 EXPECTED_LONG_USD = {
@@ -103,6 +109,31 @@ def coinalyze_series() -> dict[str, CoinalyzeSeries]:
     }
 
 
+COINS = {"bitcoin": ("btc", "Bitcoin", 42_000.0, 10.0, 19.6e6),
+         "ethereum": ("eth", "Ethereum", 2_300.0, 1.0, 120e6)}  # fmt: skip
+"""id -> (symbol, name, price at 00:00, USD per hour, supply)."""
+
+
+def gecko_rows() -> list[dict[str, Any]]:
+    """Today's ``/coins/markets`` rows (only their ids and order matter to the history)."""
+    return [
+        {"id": cid, "symbol": sym, "name": name, "current_price": p0, "market_cap": p0 * supply,
+         "price_change_percentage_24h": 0.0, "last_updated": "2026-01-01T00:00:00Z"}
+        for cid, (sym, name, p0, _, supply) in COINS.items()
+    ]  # fmt: skip
+
+
+def gecko_charts() -> dict[str, list[tuple[int, float, float]]]:
+    charts = {}
+    for cid, (_, _, p0, per_hour, supply) in COINS.items():
+        points = []
+        for h in range(-18, 15):
+            price = p0 + per_hour * h
+            points.append((T0_MS + h * 3_600_000, price, price * supply))
+        charts[cid] = points
+    return charts
+
+
 def closed_port() -> int:
     """A local port nothing listens on (connections are refused at once)."""
     with socket.socket() as s:
@@ -119,12 +150,16 @@ class Market:
     coinalyze: CoinalyzeServer = field(
         default_factory=lambda: CoinalyzeServer(KEY, coinalyze_series())
     )
+    gecko: CoinGeckoServer = field(
+        default_factory=lambda: CoinGeckoServer(gecko_rows(), gecko_charts())
+    )
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def __enter__(self) -> Market:
         self._stack.enter_context(self.gate.venue)
         self._stack.enter_context(self.htx.venue)
         self._stack.enter_context(self.coinalyze)
+        self._stack.enter_context(self.gecko)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -138,6 +173,7 @@ class Market:
         for path in list(self.htx.venue.routes):
             self.htx.venue.fail_always(path, 500)
         self.coinalyze.fail("/v1/", *[500] * 1000)
+        self.gecko.fail("/api/v3/", *[500] * 1000)
 
     def config(self, folder: Path, *, htx_port: int | None = None, **vendors: Any) -> Path:
         """``sources.yaml`` in ``folder``: gate and htx (liquidations only) over ccxt REST,
@@ -148,6 +184,8 @@ class Market:
             url = f"http://127.0.0.1:{htx_port}"
             htx["urls"]["api"] = {k: url for k in htx["urls"]["api"]}
         coinalyze = {"base_url": f"{self.coinalyze.base_url}/v1", "calls_per_minute": 400}
+        coingecko = {"base_url": f"{self.gecko.base_url}/api/v3", "plan": "pro",
+                     "calls_per_minute": 600}  # fmt: skip
         raw = {
             "exchanges": {
                 "gate": {"symbols": ["BTC/USDT:USDT"], "tables": ["liquidations"],
@@ -155,7 +193,7 @@ class Market:
                 "htx": {"symbols": ["BTC/USDT:USDT"], "tables": ["liquidations"],
                         "ccxt": {**htx, **FAST}},
             },
-            "vendors": {"coinalyze": coinalyze, **vendors},
+            "vendors": {"coinalyze": coinalyze, "coingecko": coingecko, **vendors},
         }  # fmt: skip
         path = folder / "sources.yaml"
         path.write_text(yaml.safe_dump(raw))

@@ -1,6 +1,7 @@
-"""The market-cap step of a pull: CoinGecko's live ``/coins/markets`` snapshot when the window
-ends within :data:`LIVE_WITHIN` of now (or later); a past window's caps need CoinGecko's
-per-coin history, which :func:`past_window_caps` will fetch (until then it skips, saying so)."""
+"""The market-cap step of a pull: caps for the window's end, from CoinGecko's live
+``/coins/markets`` snapshot when the window ends about now, else from each coin's history
+(:func:`helpers.sources.coingecko.fetch_market_caps_at` decides; the status line and the rows'
+``source`` say which)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,15 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from helpers.config import Config
+from helpers.config import Config, secret
 from helpers.errors import UserError
-from helpers.pull.status import SourceStatus, one_line
+from helpers.pull.status import SourceStatus, State, one_line
 from helpers.sources import coingecko
 from helpers.sources.http import JsonClient
 from helpers.store import Store
 from helpers.timegrid import Window
 
 NAME = "market caps"
-LIVE_WITHIN = pd.Timedelta(hours=1)
-SNAPSHOT_TOP = 100
-"""Coins of the live snapshot (one request)."""
-
-
-def use_live_snapshot(end: pd.Timestamp, now: pd.Timestamp) -> bool:
-    """Whether a window ending at ``end`` is served by a snapshot taken ``now``."""
-    return end >= now - LIVE_WITHIN
 
 
 def pull_market_caps(
@@ -34,28 +27,28 @@ def pull_market_caps(
     http: Callable[[str, tuple[str, ...]], JsonClient],
     now: pd.Timestamp,
 ) -> SourceStatus:
-    """Store ``market_caps`` for the window's end; the status says which kind they are."""
-    if not use_live_snapshot(window.end, now):
-        return past_window_caps(store, config, window, http, now)
-    client = http("coingecko", ())
-    base_url = str(config.vendor("coingecko").get("base_url", coingecko.BASE_URL))
+    """Store ``market_caps`` for the window's end; the status says snapshot or history."""
+    settings = config.vendor("coingecko")
+    key = secret(coingecko.API_KEY_ENV)
+    access = coingecko.access_from(settings, key)
+    if not coingecko.use_live_snapshot(window.end, now):
+        try:
+            coingecko.history.check_reach(access, window.end, now)
+        except UserError as exc:  # the plan cannot serve it: a limit of the setup, not a fault
+            return SourceStatus(NAME, "skipped", one_line(exc))
+    client = http("coingecko", (key,) if key else ())
     try:
-        rows = coingecko.fetch_markets(client, SNAPSHOT_TOP, "usd", base_url)
-        frame = coingecko.markets_frame(rows, "usd", now)
+        got = coingecko.fetch_market_caps_at(
+            store,
+            window.end,
+            client=client,
+            access=access,
+            now=now,
+            coins=[str(c) for c in settings.get("coins") or ()],
+        )
     except UserError as exc:
-        return SourceStatus(NAME, "failed", one_line(exc))
-    store.write("market_caps", frame)
-    when = f"{frame['ts'].max():%Y-%m-%d %H:%M} UTC" if len(frame) else "no rows"
-    return SourceStatus(NAME, "ok", f"live snapshot at {when}, {len(frame)} coins (coingecko)")
-
-
-def past_window_caps(
-    store: Store,
-    config: Config,
-    window: Window,
-    http: Callable[[str, tuple[str, ...]], JsonClient],
-    now: pd.Timestamp,
-) -> SourceStatus:
-    """Market caps at the end of a window that ended before ``now - LIVE_WITHIN``: the one
-    call to replace once CoinGecko's per-coin history is available."""
-    return SourceStatus(NAME, "skipped", "history for a past window not available")
+        return SourceStatus(NAME, "failed", client.redact(one_line(exc)))
+    if got.frame.empty:
+        return SourceStatus(NAME, "failed", one_line(got.summary()))
+    state: State = "partial" if got.missing else "ok"
+    return SourceStatus(NAME, state, one_line(got.summary()))

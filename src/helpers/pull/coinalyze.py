@@ -14,7 +14,7 @@ import pandas as pd
 
 from helpers.config import Config, secret
 from helpers.errors import UserError
-from helpers.pull.status import SourceStatus, one_line
+from helpers.pull.status import SourceStatus, State, one_line
 from helpers.sources import coinalyze as cz
 from helpers.sources.http import JsonClient
 from helpers.store import Store
@@ -103,7 +103,7 @@ def _fetch(
     ]
     if not retained:
         parts.append(f"bars older than the ~{cz.INTRADAY_POINTS_KEPT} Coinalyze keeps stay missing")
-    state = "ok"
+    state: State = "ok"
     extras = {t: _uncovered(markets, covered.get(t, set())) for t in EXTRA_TABLES}
     calls = _calls(window, len(markets)) + sum(_calls(window, len(m)) for m in extras.values())
     if calls > client.budget.per_minute:

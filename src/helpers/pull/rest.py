@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from helpers.config import Config
 from helpers.errors import UserError
-from helpers.pull.status import SourceStatus, one_line
+from helpers.pull.status import SourceStatus, State, one_line
 from helpers.sources import ccxt_rest
 from helpers.sources.ccxt_rest import Summary
 from helpers.sources.retry import RetryPolicy
@@ -102,7 +102,7 @@ def _status(name: str, ex: str, summary: Summary) -> SourceStatus:
         parts.append(f"{done} task(s) already fetched earlier")
     if any(what.startswith("liquidations ") for what, _ in summary.skipped):
         parts.append("liquidations: no public REST history (streams or a vendor)")
-    state = "failed" if summary.failures and not ok_tasks else "partial" if failed else "ok"
+    state: State = "failed" if summary.failures and not ok_tasks else "partial" if failed else "ok"
     if summary.failures:
         what, err = summary.failures[0]
         more = f" (+{len(summary.failures) - 1} more)" if len(summary.failures) > 1 else ""
