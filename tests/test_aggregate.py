@@ -79,15 +79,23 @@ def test_store_aggregation_matches_frame_aggregation(tmp_path):
     assert build_bars(store, "1h").written == len(from_frame)
 
 
-def test_load_bars_keeps_one_source_per_venue(tmp_path):
+def test_load_bars_keeps_one_source_per_venue_and_bar(tmp_path):
     store = Store(tmp_path)
     events_bars = bars_from_events(EVENTS, "1h")
-    vendor = events_bars[events_bars.exchange == "okx"].assign(source="vendor", long_usd=1e9)
-    store.write("liquidation_bars", pd.concat([events_bars, vendor.iloc[:2]]))
-    loaded = load_bars(store, "2025-01-01T00:00Z", "2025-01-02T00:00Z")
-    # 't' has 4 okx bars against the vendor's 2, so okx comes from 't' only
-    assert set(loaded.loc[loaded.exchange == "okx", "source"]) == {"t"}
-    assert loaded["long_usd"].sum() == 150 + 9
+    okx = events_bars[events_bars.exchange == "okx"]
+    # the vendor covers okx 00:00-01:00 (also in the events) and 04:00 (not in them)
+    later = okx.iloc[:1].assign(ts=pd.Timestamp("2025-01-01 04:00", tz="UTC"))
+    vendor = pd.concat([okx.iloc[:2], later]).assign(source="vendor", long_usd=1e9)
+    store.write("liquidation_bars", pd.concat([events_bars, vendor]))
+    window = ("2025-01-01T00:00Z", "2025-01-02T00:00Z")
+    loaded = load_bars(store, *window, precedence=["t", "vendor"])
+    by_bar = loaded[loaded.exchange == "okx"].set_index("ts")["source"]
+    # 't' wins every bar it observed; the vendor fills the one it alone observed
+    assert by_bar.tolist() == ["t", "t", "t", "t", "vendor"]
+    assert loaded["long_usd"].sum() == 150 + 9 + 1e9
+    flipped = load_bars(store, *window, precedence=["vendor"])
+    assert flipped[flipped.exchange == "okx"]["source"].tolist() == ["vendor", "vendor", "t", "t",
+                                                                      "vendor"]  # fmt: skip
 
 
 def test_price_bins_in_the_store_match_binning_the_events(demo_store, article_market):

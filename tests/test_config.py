@@ -8,8 +8,10 @@ import pytest
 
 from helpers.config import (
     DEFAULT_CONFIG,
+    DEFAULT_PRECEDENCE,
     deep_merge,
     load_config,
+    load_precedence,
     make_exchange,
     parse_config,
     secret,
@@ -120,6 +122,9 @@ def test_deep_merge_keeps_nested_keys() -> None:
         ("- a\n- b\n", "mapping"),
         ("exchanges:\n  okx: {page_limit: {ohlcv: 0}}\n", "page_limit"),
         ("exchanges:\n  okx: {enabled: maybe}\n", "true or false"),
+        ("precedence: []\n", "most trusted first"),
+        ("precedence: [coinglass, coinglass]\n", "more than once"),
+        ("precedence: {coinglass: 1}\n", "list of names"),
     ],
 )
 def test_bad_config_is_a_one_line_user_error(tmp_path: Path, text: str, message: str) -> None:
@@ -146,3 +151,18 @@ def test_empty_key_like_entries_are_allowed(tmp_path: Path) -> None:
     # an empty placeholder holds no secret
     config = load_config(write(tmp_path, "vendors:\n  coinalyze: {api_key: null}\n"))
     assert config.vendor("coinalyze") == {"api_key": None}
+
+
+def test_precedence_defaults_and_overrides(tmp_path: Path) -> None:
+    assert load_config(None).precedence == DEFAULT_PRECEDENCE == load_precedence(None)
+    assert DEFAULT_PRECEDENCE.index("ccxt.pro:*") < DEFAULT_PRECEDENCE.index("coinalyze")
+    assert DEFAULT_PRECEDENCE[-1] == "coinglass"
+    path = write(tmp_path, 'precedence: [coinglass, "ccxt:*"]\nexchanges:\n  okx: {}\n')
+    assert load_config(path).precedence == ("coinglass", "ccxt:*") == load_precedence(path)
+    assert load_precedence(write(tmp_path, "defaults: {interval: 1h}\n")) == DEFAULT_PRECEDENCE
+
+
+def test_precedence_reader_refuses_keys_too(tmp_path: Path) -> None:
+    path = write(tmp_path, "precedence: [coinalyze]\nvendors:\n  coinalyze: {api_key: x}\n")
+    with pytest.raises(UserError, match="environment variables"):
+        load_precedence(path)

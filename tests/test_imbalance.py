@@ -11,6 +11,7 @@ from factories import h, liquidation_bars, win
 
 from helpers.errors import UserError
 from helpers.metrics import imbalance as im
+from helpers.timegrid import Window
 
 
 def table_of(
@@ -60,6 +61,33 @@ def test_imbalance_table_sums_symbols_of_one_venue_as_one_reporting_venue():
     # 5 + 7 = 12 long, 1 + 2 = 3 short, one venue
     assert (t.loc[h(0), "long_usd"], t.loc[h(0), "short_usd"]) == (12.0, 3.0)
     assert t.loc[h(0), "venues_reporting"] == 1
+
+
+def test_missing_symbol_of_a_venue_that_reported_another_is_partial():
+    # hour 1: okx reported ETH but not BTC; it is one venue reporting, not a complete bar
+    rows = [(0, "okx", 5.0, 1.0, "BTC/USDT:USDT"), (0, "okx", 7.0, 2.0, "ETH/USDT:USDT"),
+            (1, "okx", 7.0, 2.0, "ETH/USDT:USDT")]  # fmt: skip
+    t = table_of(rows, 2)
+    assert (t["pairs_expected"] == 2).all() and t["pairs_reporting"].tolist() == [2, 1]
+    assert t["venues_reporting"].tolist() == [1, 1]
+    assert t["partial"].tolist() == [False, True]
+    assert t["pairs_share"].tolist() == [1.0, 0.5]
+    assert im.window_totals(t).partial_bars == 1
+
+
+def test_requested_venues_and_symbols_are_every_pair_of_them():
+    # bybit never reported ETH in the window: asked for, so missing rather than unasked
+    rows = [(0, "okx", 1.0, 0.0, "BTC/USDT:USDT"), (0, "okx", 1.0, 0.0, "ETH/USDT:USDT"),
+            (0, "bybit", 1.0, 0.0, "BTC/USDT:USDT")]  # fmt: skip
+    window = Window(h(0), h(1), ("okx", "bybit"), ("BTC/USDT:USDT", "ETH/USDT:USDT"))
+    t = im.imbalance_table(liquidation_bars(rows), window)
+    assert (t.loc[h(0), "pairs_reporting"], t.loc[h(0), "pairs_expected"]) == (3, 4)
+    assert bool(t.loc[h(0), "partial"])
+    assert im.expected_pairs(liquidation_bars(rows), ["okx", "gate"], None) == [
+        ("gate", "*"),
+        ("okx", "BTC/USDT:USDT"),
+        ("okx", "ETH/USDT:USDT"),
+    ]
 
 
 def test_requested_venue_without_rows_makes_every_bar_partial():

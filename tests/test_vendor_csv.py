@@ -12,6 +12,7 @@ from helpers.cli import vendors
 from helpers.errors import UserError
 from helpers.sources import coinalyze, vendor_csv
 from helpers.store import Store
+from helpers.venues import is_family_aggregate
 
 COINGLASS_4H = """time_utc,time,coin,aggregated_long_liquidation_usd,\
 aggregated_short_liquidation_usd,is_last_bar
@@ -67,6 +68,17 @@ def test_coinglass_exchange_list_column(tmp_path):
     assert set(bars["exchange"]) == {"binance+okx+bybit"}
     assert set(bars["interval"]) == {"1d"}
     assert list(bars["short_usd"]) == [20.0, 40.0]
+
+
+def test_coinglass_rows_are_family_aggregates(tmp_path):
+    path = write(tmp_path, "cg.csv", COINGLASS_4H)
+    # a ccxt class id stands for its whole family: CoinGlass sums USD-M and COIN-M
+    bars = vendor_csv.read_coinglass(path, exchange="binanceusdm").bars
+    assert set(bars["exchange"]) == {"binance"}
+    assert vendor_csv.coinglass_exchange("Kraken", "x") == "kraken"
+    assert vendor_csv.coinglass_exchange("binanceusdm,binancecoinm", "x") == "binance"
+    pairs = zip(bars["exchange"], bars["symbol"], strict=True)
+    assert all(is_family_aggregate(e, s) for e, s in pairs)
 
 
 def test_coinglass_without_exchange_needs_the_option(tmp_path):

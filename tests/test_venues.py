@@ -166,6 +166,16 @@ def test_coverage_window_of_one_hour():
     assert cov.loc["binanceusdm", "no_data_bars"] == 1
 
 
+def test_coverage_counts_each_symbol_of_a_venue():
+    rows = [(0, "okx", 1.0, 0.0, "BTC/USDT:USDT"), (0, "okx", 1.0, 0.0, "ETH/USDT:USDT"),
+            (1, "okx", 1.0, 0.0, "ETH/USDT:USDT")]  # fmt: skip
+    o = vn.venue_coverage(_bars(rows), None, win(h(0), h(3))).loc["okx"]
+    # hour 1: ETH only (partial); hour 2: nothing
+    assert (o["observed_bars"], o["no_data_bars"], o["partial_bars"]) == (2, 1, 1)
+    assert (o["symbols"], o["cells"], o["missing_cells"]) == (2, 6, 3)
+    assert o["observed_share"] == 0.5
+
+
 def test_known_undercount_notes_cover_binance():
     assert {"binanceusdm", "binance", "binancecoinm"} <= set(vn.KNOWN_UNDERCOUNTS)
     assert all("lower bound" in note for note in vn.KNOWN_UNDERCOUNTS.values())

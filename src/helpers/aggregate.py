@@ -8,6 +8,8 @@ is set, as for the simulator), minus every bar that overlaps a recorded gap.
 
 The same SQL runs on a pandas frame or on the Parquet store; it is the project's one
 aggregation path, measured against pandas and Polars by ``benchmarks/aggregate.py``.
+Bars are stored per source; :func:`load_bars` keeps one source per venue and bar
+(:mod:`helpers.precedence`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import duckdb
 import pandas as pd
 
 from helpers import schema
+from helpers.config import load_precedence
+from helpers.precedence import one_source_per_bar
 from helpers.store import Store, WriteResult, conform
 from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
 
@@ -248,30 +252,21 @@ def load_bars(
     exchanges: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
     interval: str = "1h",
+    precedence: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Stored bars for the window, one source per (exchange, symbol) so nothing is counted twice.
+    """Stored bars for the window, one source per venue and bar so nothing is counted twice.
 
-    When several sources cover the same venue and symbol (say, bars built from recorded
-    events and a vendor's bars), the one with the most observed bars in the window wins;
-    ties go to the alphabetically first source.
+    Where several sources cover the same contract and bar (bars built from recorded events
+    and a vendor's bars, or two vendors), the highest-precedence one is kept, bar by bar;
+    a family aggregate (CoinGlass "Binance") and the contracts of its family are never both
+    kept in a bar (:func:`helpers.precedence.one_source_per_bar`). ``precedence`` lists
+    source names or patterns, most trusted first; None reads ``precedence:`` from
+    ``config/sources.yaml`` (:func:`helpers.config.load_precedence`). ``exchanges`` and
+    ``symbols`` are exact: ``binanceusdm`` does not bring in the ``binance`` aggregate.
     """
     _check_interval(interval)
     bars = store.read(
         "liquidation_bars", start, end, exchanges, symbols, where=f"interval = '{interval}'"
     )
-    return pick_one_source(bars)
-
-
-def pick_one_source(bars: pd.DataFrame) -> pd.DataFrame:
-    """Keep, per (exchange, symbol), only the source with the most bars (ties: first by name)."""
-    if bars.empty:
-        return bars
-    sizes = bars.groupby(["exchange", "symbol", "source"], observed=True).size()
-    counts = (
-        sizes.rename("n")
-        .reset_index()
-        .sort_values(["exchange", "symbol", "n", "source"], ascending=[True, True, False, True])
-    )
-    best = counts.drop_duplicates(["exchange", "symbol"])[["exchange", "symbol", "source"]]
-    out = bars.merge(best, on=["exchange", "symbol", "source"], how="inner")
-    return out.sort_values(["ts", "exchange", "symbol"]).reset_index(drop=True)
+    ranks = load_precedence() if precedence is None else tuple(precedence)
+    return conform("liquidation_bars", one_source_per_bar(bars, ranks))

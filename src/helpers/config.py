@@ -14,6 +14,11 @@ The file is YAML (the commented default is ``config/sources.yaml``)::
         ccxt: {...}                               # deep-merged verbatim into ccxt's constructor
     vendors:
       coinalyze: {...}                            # free-form, read by each vendor client
+    precedence: ["ccxt.pro:*", "ccxt:*", tardis, coinalyze, ...]   # which source wins a bar
+
+``precedence`` lists source names or ``fnmatch`` patterns, the most trusted first: where two
+sources cover the same venue and bar, bar loading keeps the first one listed
+(:mod:`helpers.precedence`, ``docs/sources.md``); :data:`DEFAULT_PRECEDENCE` when absent.
 
 The ``ccxt`` mapping is passed unchanged to the ccxt constructor (``urls``, ``options``,
 ``proxies``, ``timeout``, sandbox...), which is also how tests point ccxt at 127.0.0.1.
@@ -46,7 +51,21 @@ DEFAULT_INTERVAL = "1h"
 _SECRET_KEY = re.compile(
     r"(api[_-]?key|apikey|secret|password|passphrase|private[_-]?key|token)", re.IGNORECASE
 )
-_TOP_KEYS = {"defaults", "exchanges", "vendors"}
+_TOP_KEYS = {"defaults", "exchanges", "vendors", "precedence"}
+
+DEFAULT_PRECEDENCE: tuple[str, ...] = (
+    "ccxt.pro:*",
+    "ccxt:*",
+    "tardis",
+    "hyperliquid*",
+    "coinalyze",
+    "coinalyze (approx*",
+    "coinglass",
+)
+"""Sources by trust, first wins: events recorded by the collector (``ccxt.pro:<id>``),
+events fetched over ccxt REST (``ccxt:<id>``), Tardis.dev and Hyperliquid's own archive
+(exchange events replayed), then vendor bars: Coinalyze in USD, Coinalyze converted from base
+units (approximate), CoinGlass. A source no entry matches ranks after every listed one."""
 _DEFAULT_KEYS = {"interval", "tables", "symbols"}
 _EXCHANGE_KEYS = {"symbols", "tables", "ccxt", "collect", "enabled", "page_limit"}
 
@@ -86,6 +105,7 @@ class Config:
     tables: tuple[str, ...] = FETCH_TABLES
     vendors: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
+    precedence: tuple[str, ...] = DEFAULT_PRECEDENCE
 
     def exchange(self, exchange_id: str) -> ExchangeConfig:
         """The entry for ``exchange_id``; an unconfigured exchange gets the default tables,
@@ -138,6 +158,26 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             return parse_config(_BUILTIN, None)
         path = DEFAULT_CONFIG
     p = Path(path)
+    return parse_config(_read_yaml(p), p)
+
+
+def load_precedence(path: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
+    """The ``precedence`` list of the config at ``path`` (``None``: ``config/sources.yaml``
+    when it exists), else :data:`DEFAULT_PRECEDENCE`. Reads only that entry (no ccxt
+    import), but refuses a file holding an API key as :func:`load_config` does."""
+    if path is None:
+        if not DEFAULT_CONFIG.is_file():
+            return DEFAULT_PRECEDENCE
+        path = DEFAULT_CONFIG
+    p = Path(path)
+    raw = _read_yaml(p)
+    if not isinstance(raw, Mapping):
+        raise UserError(f"{p}: expected a mapping at the top level")
+    _refuse_secrets(raw, str(p))
+    return _precedence(raw.get("precedence"), f"{p}: precedence")
+
+
+def _read_yaml(p: Path) -> Any:
     if not p.is_file():
         raise UserError(f"config file not found: {p}")
     try:
@@ -146,7 +186,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise UserError(f"{p}: not valid YAML{where}") from None
-    return parse_config({} if raw is None else raw, p)
+    return {} if raw is None else raw
 
 
 def parse_config(raw: Any, path: Path | None = None) -> Config:
@@ -170,7 +210,8 @@ def parse_config(raw: Any, path: Path | None = None) -> Config:
         str(k): dict(_mapping(v, f"{where}: vendors.{k}"))
         for k, v in _mapping(raw.get("vendors", {}), f"{where}: vendors").items()
     }
-    return Config(exchanges, interval, tables, vendors, path)
+    precedence = _precedence(raw.get("precedence"), f"{where}: precedence")
+    return Config(exchanges, interval, tables, vendors, path, precedence)
 
 
 def make_exchange(config: Config, exchange_id: str, pro: bool = False) -> Any:
@@ -260,6 +301,18 @@ def _strings(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise UserError(f"{where}: expected a list of names")
     return list(value)
+
+
+def _precedence(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_PRECEDENCE
+    names = _strings(value, where)
+    if not names:
+        raise UserError(f"{where}: expected a list of source names, most trusted first")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UserError(f"{where}: {repeated} listed more than once")
+    return tuple(names)
 
 
 def _tables(value: Any, where: str) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 A :class:`Dataset` turns the plain notebook parameters (``start``, ``end``, ``exchanges``,
 ``symbols``, ``interval``, ``data_dir``) into checked values and reads the canonical tables
-for that window. Bars come pre-aggregated from the store (one source per venue, see
+for that window. Bars come pre-aggregated from the store (one source per venue and bar, see
 :func:`helpers.aggregate.load_bars`); raw events are read only when a notebook asks for them
 (price clusters), and then only for one base asset.
 """
@@ -30,6 +30,7 @@ class Dataset:
     exchanges: tuple[str, ...] | None
     symbols: tuple[str, ...] | None
     interval: str = "1h"
+    precedence: tuple[str, ...] | None = None
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -41,10 +42,13 @@ class Dataset:
         exchanges: Sequence[str] | None = None,
         symbols: Sequence[str] | None = None,
         interval: str = "1h",
+        precedence: Sequence[str] | None = None,
     ) -> Dataset:
-        """Check the parameters (one-line :class:`UserError` when wrong) and open the store."""
+        """Check the parameters (one-line :class:`UserError` when wrong) and open the store.
+        ``precedence``: which source wins a bar (None: ``config/sources.yaml``)."""
         w = Window.of(start, end, exchanges, symbols, interval)
-        return cls(Store(data_dir), w.start, w.end, w.exchanges, w.symbols, w.interval)
+        ranks = None if precedence is None else tuple(precedence)
+        return cls(Store(data_dir), w.start, w.end, w.exchanges, w.symbols, w.interval, ranks)
 
     def extended(self, bars: int) -> Dataset:
         """The same selection starting ``bars`` intervals earlier (history for trailing tests)."""
@@ -59,11 +63,18 @@ class Dataset:
         return self._cache[key]
 
     def bars(self) -> pd.DataFrame:
-        """Liquidation bars of ``interval`` (one source per exchange and symbol)."""
+        """Liquidation bars of ``interval``, one source per venue and bar
+        (:func:`helpers.aggregate.load_bars`); each row keeps its ``source``."""
         key = f"bars|{self.interval}"
         if key not in self._cache:
             self._cache[key] = load_bars(
-                self.store, self.start, self.end, self.exchanges, self.symbols, self.interval
+                self.store,
+                self.start,
+                self.end,
+                self.exchanges,
+                self.symbols,
+                self.interval,
+                self.precedence,
             )
         return self._cache[key]
 

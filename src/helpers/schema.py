@@ -13,7 +13,11 @@ Conventions that hold for every table:
   simulated market, ``ccxt:<exchange>``, ``coinalyze``, ``tardis``, ``coingecko`` (and
   ``coingecko:history`` for caps read from per-coin history)... It is
   not part of any key except ``liquidation_bars``' (where a vendor's bars and bars built
-  from recorded events may coexist and :func:`helpers.aggregate.load_bars` picks one).
+  from recorded events may coexist and :func:`helpers.aggregate.load_bars` keeps one per
+  venue and bar, :mod:`helpers.precedence`).
+* A vendor's FAMILY AGGREGATE bar (CoinGlass "Binance": every Binance futures market of a
+  coin) has the family id as ``exchange`` (``binance``) and ``<COIN>/USD:ALL`` as ``symbol``
+  (:mod:`helpers.venues`), never a contract's.
 """
 
 from __future__ import annotations

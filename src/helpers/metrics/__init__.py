@@ -4,6 +4,8 @@
   per bar; the worst bar and its headline; spikes (notebook 01).
 * :mod:`~helpers.metrics.venues`: which venues carry the liquidations and how complete each
   venue's data is (02).
+* :mod:`~helpers.metrics.coverage`: which (venue, symbol) pairs a window expects and which
+  reported in each bar; the data banner's venues, sources and share observed (every page).
 * :mod:`~helpers.metrics.marketmap`: is the broad market risk-off (03).
 * :mod:`~helpers.metrics.clusters`: where REALISED liquidations cluster by price, local lows
   and support zones (04).

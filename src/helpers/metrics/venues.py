@@ -2,8 +2,9 @@
 
 Input is the canonical ``liquidation_bars`` table (see :mod:`helpers.metrics.imbalance` for the
 observed / missing convention) and, for coverage, the ``gaps`` table. A venue bar with no row
-is MISSING and stays NaN in every per-venue table here, never zero. Sides are the liquidated
-POSITION; money is in US dollars.
+is MISSING and stays NaN in every per-venue table here, never zero. Coverage counts each
+venue's symbols too (:mod:`helpers.metrics.coverage`): a venue that reported ETH and not BTC
+in a bar is partial there. Sides are the liquidated POSITION; money is in US dollars.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from helpers import schema
-from helpers.metrics.imbalance.table import bars_in_window, expected_venues
+from helpers.metrics.coverage import (
+    bars_in_window,
+    expected_pairs,
+    expected_venues,
+    pairs_observed,
+)
 from helpers.timegrid import Window, require_utc
 
 GAP_TABLES = ("liquidations", "liquidation_bars")
@@ -142,10 +148,18 @@ def venue_coverage(bars: pd.DataFrame, gaps: pd.DataFrame | None, window: Window
 
     Columns:
 
-    * ``source``: the source(s) of the venue's rows (``demo`` is simulated data).
+    * ``source``: the source(s) of the venue's rows (``demo`` is simulated data); the share
+      of bars each supplied is :func:`helpers.precedence.source_shares`.
     * ``first_ts``, ``last_ts``: first and last bar open time with a row (NaT when none).
-    * ``bars``: bars in the window grid; ``observed_bars``: bars with at least one row.
-    * ``no_data_bars``: bars with no row at all (shown as missing, never zero).
+    * ``bars``: bars in the window grid; ``observed_bars``: bars in which at least one of
+      the venue's symbols was observed (by its own row or its family's aggregate,
+      :func:`helpers.metrics.coverage.pairs_observed`).
+    * ``no_data_bars``: bars in which none was (shown as missing, never zero).
+    * ``symbols``: the venue's expected (venue, symbol) pairs
+      (:func:`helpers.metrics.coverage.expected_pairs`; a venue that reported nothing has one
+      placeholder); ``partial_bars``: bars in which some but not all of them were observed;
+      ``cells`` = symbols x bars, ``missing_cells`` the (symbol, bar) cells not observed, and
+      ``observed_share`` = 1 - missing / cells (a fraction; NaN without cells).
     * ``gap_bars``: bars overlapping a recorded gap (:func:`venue_gap_mask`).
     * ``unexplained_no_data_bars``: bars with no row and no recorded gap.
     * ``gap_reasons``: the distinct reasons of the venue's gaps in the window, ``; ``-joined.
@@ -166,13 +180,17 @@ def venue_coverage(bars: pd.DataFrame, gaps: pd.DataFrame | None, window: Window
         venues = sorted(set(expected_venues(bars, None, window.interval)) | set(gapped))
     else:
         venues = expected_venues(bars, window.exchanges)
-    observed = venue_hourly(rows, replace(window, exchanges=tuple(venues)), "long_usd").notna()
+    pairs = expected_pairs(bars, tuple(venues), window.symbols, window.interval)
+    observed = pairs_observed(bars, replace(window, exchanges=tuple(venues)), pairs)
     gap_mask = gap_mask.reindex(columns=venues, fill_value=False)
     reasons = _gap_reasons(gaps, window, venues)
     records = []
     for venue in venues:
         mine = rows[rows["exchange"] == venue]
-        seen, in_gap = observed[venue], gap_mask[venue]
+        cells = observed.loc[:, observed.columns.get_level_values("exchange") == venue]
+        seen, in_gap = cells.any(axis=1), gap_mask[venue]
+        n_cells = int(cells.size)
+        missing_cells = n_cells - int(cells.to_numpy().sum())
         records.append(
             {
                 "exchange": venue,
@@ -182,6 +200,11 @@ def venue_coverage(bars: pd.DataFrame, gaps: pd.DataFrame | None, window: Window
                 "bars": len(seen),
                 "observed_bars": int(seen.sum()),
                 "no_data_bars": int((~seen).sum()),
+                "symbols": int(cells.shape[1]),
+                "partial_bars": int((seen & ~cells.all(axis=1)).sum()),
+                "cells": n_cells,
+                "missing_cells": missing_cells,
+                "observed_share": 1 - missing_cells / n_cells if n_cells else np.nan,
                 "gap_bars": int(in_gap.sum()),
                 "unexplained_no_data_bars": int((~seen & ~in_gap).sum()),
                 "gap_reasons": reasons.get(venue, ""),
@@ -196,6 +219,11 @@ def venue_coverage(bars: pd.DataFrame, gaps: pd.DataFrame | None, window: Window
         "bars",
         "observed_bars",
         "no_data_bars",
+        "symbols",
+        "partial_bars",
+        "cells",
+        "missing_cells",
+        "observed_share",
         "gap_bars",
         "unexplained_no_data_bars",
         "gap_reasons",

@@ -5,7 +5,7 @@ Every function takes the tables of :mod:`helpers.metrics.imbalance` plus the win
 sources for the title, and returns a :class:`matplotlib.figure.Figure` that is not registered
 with pyplot (so a notebook shows it once, as the cell's value). Money axes are in US dollars
 formatted as $M; time axes are bar OPEN times in UTC. Missing bars are shaded grey and
-partial bars (not every venue reported) pale yellow; neither is drawn as a zero bar.
+partial bars (not every venue and symbol reported) pale yellow; neither is drawn as a zero bar.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from helpers.timegrid import Window, interval_timedelta
 MISSING_COLOR = "#b0b0b0"
 PARTIAL_COLOR = "#f6e3a1"
 MISSING_LABEL = "no data (no venue reported)"
-PARTIAL_LABEL = "partial (not every venue reported)"
+PARTIAL_LABEL = "partial (not every venue and symbol reported)"
 
 
 def new_figure(

@@ -4,8 +4,10 @@ Input is the canonical ``liquidation_bars`` table (:mod:`helpers.schema`): one r
 (ts, exchange, symbol) that was OBSERVED, a row of zeros when a venue was observed with no
 liquidations, and no row at all when it was not observed. Laid on the window grid
 (``start <= ts < end`` in steps of ``interval``), a bar where no requested venue has a row is
-MISSING (NaN), never zero; a bar where only some venues reported is PARTIAL, and every table
-here carries ``venues_reporting`` so the reader can see it.
+MISSING (NaN), never zero; a bar where only some of the expected (venue, symbol) pairs
+reported is PARTIAL, even when every venue reported some symbol
+(:mod:`helpers.metrics.coverage`), and every table here carries ``venues_reporting`` and
+``pairs_reporting`` so the reader can see it.
 
 Sides are the liquidated POSITION: ``long_usd`` is longs force-sold, ``short_usd`` shorts
 force-bought. Money is in US dollars.
@@ -38,6 +40,7 @@ from helpers.metrics.imbalance.table import (
     WorstBar,
     bars_in_window,
     cumulative_sides,
+    expected_pairs,
     expected_venues,
     imbalance_table,
     window_totals,
@@ -53,6 +56,7 @@ __all__ = [
     "WorstBar",
     "bars_in_window",
     "cumulative_sides",
+    "expected_pairs",
     "expected_venues",
     "headline",
     "imbalance_table",

@@ -129,12 +129,19 @@ def spike_bars(
 
     Columns: ``long_usd``, ``short_usd``, ``total_usd``, ``long_dominance`` (from ``table``),
     ``long_threshold``, ``total_threshold`` (USD), ``long_spike``, ``total_spike`` (which rule
-    fired), ``history``, ``venues_reporting``, ``venues_expected``, ``partial``.
+    fired), ``history``, ``venues_reporting``, ``venues_expected``, ``pairs_reporting``,
+    ``pairs_expected``, ``partial``.
     """
     scores = spike_scores(table, k, window, min_history, mad_scale, min_usd, rule)
     hit = scores["status"] == "spike"
     cols = ["long_usd", "short_usd", "total_usd", "long_dominance"]
-    coverage = ["venues_reporting", "venues_expected", "partial"]
+    coverage = [
+        "venues_reporting",
+        "venues_expected",
+        "pairs_reporting",
+        "pairs_expected",
+        "partial",
+    ]
     fired = ["long_threshold", "total_threshold", "long_spike", "total_spike", "history"]
     parts = [table.loc[hit, cols], scores.loc[hit, fired], table.loc[hit, coverage]]
     return pd.concat(parts, axis=1)

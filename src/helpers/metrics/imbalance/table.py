@@ -4,49 +4,31 @@ the worst bar (conventions: :mod:`helpers.metrics.imbalance`)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 import pandas as pd
 
+from helpers.metrics.coverage import (
+    bars_in_window,
+    expected_pairs,
+    expected_venues,
+    pairs_observed,
+)
 from helpers.timegrid import Window
 
-
-# ---- the window grid ----------------------------------------------------------------------
-def bars_in_window(bars: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Rows of ``bars`` of the window's interval, inside ``[start, end)``, on its exchanges
-    (all when None); the window's ``symbols`` are not applied here.
-
-    Rows of other intervals are ignored. A row whose ``ts`` is not a bar open time of the grid
-    is an error (it would otherwise be silently dropped).
-    """
-    grid = window.grid()
-    interval = window.interval
-    s, e = grid[0], window.end
-    ts = bars["ts"]
-    keep = (bars["interval"] == interval) & (ts >= s) & (ts < e)
-    if window.exchanges is not None:
-        keep &= bars["exchange"].isin(list(window.exchanges))
-    rows = bars[keep.fillna(False).astype(bool)]
-    off_grid = ~rows["ts"].isin(grid)
-    if off_grid.any():
-        first = rows.loc[off_grid, "ts"].iloc[0]
-        raise ValueError(f"liquidation bar at {first} is not on the {interval} grid from {s}")
-    return rows
-
-
-def expected_venues(
-    bars: pd.DataFrame, exchanges: Sequence[str] | None, interval: str | None = None
-) -> list[str]:
-    """The venues a window is expected to cover, sorted: ``exchanges`` if given, else every
-    venue with a row in ``bars`` (of this ``interval`` when given), inside the window or not."""
-    if exchanges is not None:
-        return sorted(dict.fromkeys(exchanges))
-    if interval is not None:
-        bars = bars[(bars["interval"] == interval).fillna(False).astype(bool)]
-    return sorted(str(x) for x in bars["exchange"].dropna().unique())
+__all__ = [
+    "WindowTotals",
+    "WorstBar",
+    "bars_in_window",
+    "cumulative_sides",
+    "expected_pairs",
+    "expected_venues",
+    "imbalance_table",
+    "window_totals",
+    "worst_bar",
+]
 
 
 # ---- the per-bar table --------------------------------------------------------------------
@@ -63,11 +45,18 @@ def imbalance_table(bars: pd.DataFrame, window: Window) -> pd.DataFrame:
     * ``venues_reporting``: venues with at least one row in the bar; ``venues_expected``: the
       window's ``exchanges`` (or every venue with a row of its interval anywhere in
       ``bars`` when None, so a venue silent for the whole window still counts).
-    * ``missing`` (no venue reported), ``partial`` (some but not all venues reported).
+    * ``pairs_reporting``: (venue, symbol) pairs observed in the bar, a family aggregate
+      standing in for its family's contracts (:func:`helpers.metrics.coverage.pairs_observed`);
+      ``pairs_expected``: :func:`helpers.metrics.coverage.expected_pairs` of the window's
+      selection; ``pairs_share``: reporting / expected (NaN when nothing is expected).
+    * ``missing`` (no venue reported), ``partial`` (something reported, but not every
+      expected pair: a venue that reported ETH and not BTC makes the bar partial).
     """
     grid = window.grid()
     rows = bars_in_window(bars, window)
     expected = len(expected_venues(bars, window.exchanges, window.interval))
+    pairs = expected_pairs(bars, window.exchanges, window.symbols, window.interval)
+    pairs_reporting = pairs_observed(bars, window, pairs).sum(axis=1).astype("int64")
     by_ts = rows.groupby("ts", sort=True).agg(
         long_usd=("long_usd", "sum"),
         short_usd=("short_usd", "sum"),
@@ -84,8 +73,11 @@ def imbalance_table(bars: pd.DataFrame, window: Window) -> pd.DataFrame:
     out["net_usd"] = out["long_usd"] - out["short_usd"]
     out["long_dominance"] = out["long_usd"] / out["total_usd"].where(out["total_usd"] > 0)
     out["venues_expected"] = expected
+    out["pairs_reporting"] = pairs_reporting.to_numpy()
+    out["pairs_expected"] = len(pairs)
+    out["pairs_share"] = out["pairs_reporting"] / len(pairs) if pairs else np.nan
     out["missing"] = missing
-    out["partial"] = (~missing) & (out["venues_reporting"] < expected)
+    out["partial"] = (~missing) & (out["pairs_reporting"] < len(pairs))
     return out[
         [
             "long_usd",
@@ -95,6 +87,9 @@ def imbalance_table(bars: pd.DataFrame, window: Window) -> pd.DataFrame:
             "long_dominance",
             "venues_reporting",
             "venues_expected",
+            "pairs_reporting",
+            "pairs_expected",
+            "pairs_share",
             "missing",
             "partial",
         ]
@@ -130,6 +125,7 @@ class WindowTotals:
     partial_bars: int
     missing_bars: int
     venues_expected: int
+    pairs_expected: int = 0
 
     @property
     def total_usd(self) -> float:
@@ -153,6 +149,7 @@ def window_totals(table: pd.DataFrame) -> WindowTotals:
         partial_bars=int(table["partial"].sum()),
         missing_bars=int(table["missing"].sum()),
         venues_expected=int(table["venues_expected"].iloc[0]) if len(table) else 0,
+        pairs_expected=int(table["pairs_expected"].iloc[0]) if len(table) else 0,
     )
 
 
@@ -161,6 +158,8 @@ class WorstBar:
     """The bar with the most long US dollars liquidated.
 
     ``ratio`` is long / short; it is ``math.inf`` when no shorts were liquidated in that bar.
+    ``partial``: not every expected (venue, symbol) pair reported in it
+    (:func:`imbalance_table`).
     """
 
     ts: pd.Timestamp
@@ -169,10 +168,9 @@ class WorstBar:
     ratio: float
     venues_reporting: int
     venues_expected: int
-
-    @property
-    def partial(self) -> bool:
-        return self.venues_reporting < self.venues_expected
+    pairs_reporting: int = 0
+    pairs_expected: int = 0
+    partial: bool = False
 
 
 def worst_bar(table: pd.DataFrame) -> WorstBar | None:
@@ -194,4 +192,7 @@ def worst_bar(table: pd.DataFrame) -> WorstBar | None:
         ratio=long_usd / short_usd if short_usd > 0 else math.inf,
         venues_reporting=int(row["venues_reporting"]),
         venues_expected=int(row["venues_expected"]),
+        pairs_reporting=int(row["pairs_reporting"]),
+        pairs_expected=int(row["pairs_expected"]),
+        partial=bool(row["partial"]),
     )

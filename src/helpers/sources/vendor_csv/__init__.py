@@ -11,10 +11,13 @@ offset, or ``time`` in epoch milliseconds), the coin (``coin``, or ``symbol`` ho
 long/short USD (``aggregated_long_liquidation_usd``/``..._short_...`` or ``liq_long_usd``/
 ``liq_short_usd``...), optionally the venues (``exchange_list``/``exchange``, else
 ``--exchange``) and ``is_last_bar``. CoinGlass sums every futures market of the coin on a
-venue (USDT-, USDC- and coin-margined), so rows go under the venue's ccxt id
-(:data:`COINGLASS_EXCHANGES`; several venues are joined with ``+``, e.g.
-``binance+okx+bybit``) and the symbol ``<COIN>/USD:ALL`` (:data:`AGGREGATE_SYMBOL`), not a
-single contract. A bar still open when pulled (``is_last_bar`` true) is partial and dropped.
+venue (USDT-, USDC- and coin-margined), so its rows are FAMILY AGGREGATES
+(:mod:`helpers.venues`): they go under the venue's family id (:data:`COINGLASS_EXCHANGES`:
+"Binance" is ``binance``, the whole of ``binanceusdm`` + ``binancecoinm``; several venues
+are joined with ``+``, e.g. ``binance+okx+bybit``) and the symbol ``<COIN>/USD:ALL``
+(:data:`AGGREGATE_SYMBOL`), not a single contract, and bar loading never adds them to the
+family's own contracts (:mod:`helpers.precedence`). A bar still open when pulled
+(``is_last_bar`` true) is partial and dropped.
 
 **Coinalyze** (per venue and perpetual, symbols like ``BTCUSDT_PERP.A``, mapped with
 :func:`helpers.sources.coinalyze.parse_symbol`), in two layouts:

@@ -1,6 +1,8 @@
 """CoinGlass aggregated liquidation exports -> ``liquidation_bars`` in US dollars as published
-(``source='coinglass'``), one row per bar, venue(s) and coin under the symbol
-:data:`AGGREGATE_SYMBOL` (see :mod:`helpers.sources.vendor_csv`)."""
+(``source='coinglass'``), one row per bar, venue family (or families) and coin: a FAMILY
+AGGREGATE stored under the family id and the symbol :data:`AGGREGATE_SYMBOL`
+(:mod:`helpers.venues`), so it is never added to the family's own contracts (see
+:mod:`helpers.sources.vendor_csv`)."""
 
 from __future__ import annotations
 
@@ -22,10 +24,16 @@ from helpers.sources.vendor_csv.checks import (
     read_csv,
     utc_times,
 )
+from helpers.venues import AGGREGATE_SYMBOL, FAMILY_SEPARATOR, aggregate_symbol, family
 
 SOURCE_COINGLASS = "coinglass"
-AGGREGATE_SYMBOL = "{base}/USD:ALL"
-"""Symbol of a coin's aggregate over every futures market of a venue (USD-valued)."""
+__all__ = [
+    "AGGREGATE_SYMBOL",
+    "COINGLASS_EXCHANGES",
+    "SOURCE_COINGLASS",
+    "coinglass_exchange",
+    "read_coinglass",
+]
 
 COINGLASS_EXCHANGES: dict[str, str] = {
     "binance": "binance",
@@ -42,12 +50,14 @@ COINGLASS_EXCHANGES: dict[str, str] = {
     "coinex": "coinex",
     "bitget": "bitget",
     "deribit": "deribit",
-    "kraken": "krakenfutures",
+    "kraken": "kraken",
     "dydx": "dydx",
     "mexc": "mexc",
-    "kucoin": "kucoinfutures",
+    "kucoin": "kucoin",
 }
-"""CoinGlass venue name (lower case) -> ccxt exchange id."""
+"""CoinGlass venue name (lower case) -> venue family id (:data:`helpers.venues.FAMILIES`):
+CoinGlass sums every futures market of a coin on the venue, so "Binance" is the whole
+Binance family (USDⓈ-M and COIN-M), not the ccxt class ``binanceusdm``."""
 
 _COINGLASS_TIME = ("time_utc", "ts_utc", "time", "timestamp", "date", "t")
 _COINGLASS_LONG = (
@@ -67,8 +77,9 @@ _COINGLASS_SHORT = (
 
 
 def coinglass_exchange(name: str, where: str) -> str:
-    """The ccxt id(s) of a CoinGlass venue name or list (``Binance,OKX,Bybit`` ->
-    ``binance+okx+bybit``); a ccxt id is accepted as it is."""
+    """The family id(s) of a CoinGlass venue name or list (``Binance,OKX,Bybit`` ->
+    ``binance+okx+bybit``); a ccxt id is accepted and stands for its family
+    (``binanceusdm`` -> ``binance``)."""
     import ccxt
 
     ids = []
@@ -78,13 +89,13 @@ def coinglass_exchange(name: str, where: str) -> str:
             continue
         if key == "all":
             raise UserError(f"{where}: 'All' is every exchange together, not a venue")
-        ex = COINGLASS_EXCHANGES.get(key, key if key in ccxt.exchanges else None)
+        ex = COINGLASS_EXCHANGES.get(key, family(key) if key in ccxt.exchanges else None)
         if ex is None:
             raise UserError(f"{where}: unknown CoinGlass exchange {part.strip()!r}")
         ids.append(ex)
     if not ids:
         raise UserError(f"{where}: empty exchange name")
-    return "+".join(ids)
+    return FAMILY_SEPARATOR.join(dict.fromkeys(ids))
 
 
 def read_coinglass(
@@ -139,7 +150,7 @@ def read_coinglass(
             "ts": ts,
             "interval": interval,
             "exchange": venues.astype("string"),
-            "symbol": coins.map(lambda c: AGGREGATE_SYMBOL.format(base=c)).astype("string"),
+            "symbol": coins.map(aggregate_symbol).astype("string"),
             "base": coins,
             "long_usd": long_usd,
             "short_usd": short_usd,
