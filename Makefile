@@ -25,9 +25,10 @@ demo: setup
 report: setup
 	$(PY) -m helpers report --params $(PARAMS) --data-dir $(DATA_DIR) $(ARGS)
 
-# The suite, plus every committed notebook run by nbval (--nbval-lax: a cell that raises fails)
-# on the demo store that `make report` uses; --dist loadfile keeps a notebook on one kernel.
-test: setup
+# Lint and types first (ruff, mypy), then the suite, plus every committed notebook run by nbval
+# (--nbval-lax: a cell that raises fails) on the demo store that `make report` uses;
+# --dist loadfile keeps a notebook on one kernel.
+test: setup lint
 	$(PY) -m helpers demo --scenario article --seed $(SEED) --data-dir data/raw --if-absent
 	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax --ignore=tests/fixtures tests notebooks $(ARGS)
 
