@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -218,23 +217,24 @@ def test_bybit_silence_is_per_symbol_and_open_gaps_are_closed_at_stop(tmp_path):
     assert len(store.read("liquidations")) == 14
 
 
-SCRIPT = textwrap.dedent(
-    """
-    import argparse, sys
-    from helpers.cli.fetch import run_collect
-    args = argparse.Namespace(
-        config=sys.argv[1], data_dir=sys.argv[2], verbose=True, exchanges="binanceusdm",
-        seconds=None, flush_seconds=3600.0, flush_events=1000, silence_seconds=300.0,
-        max_backoff=1.0, backoff=0.1,
-    )
-    import logging
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    sys.exit(run_collect(args))
-    """
-)
+def read_until(proc: subprocess.Popen[str], marker: str, lines: list[str], timeout: float) -> None:
+    """Read the process's output into ``lines`` until a line holds ``marker``."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            return
+    raise AssertionError(f"no line with {marker!r} in:\n" + "".join(lines))
 
 
-def test_sigterm_flushes_the_buffer(tmp_path):
+def test_sigterm_flushes_the_buffer_and_closes_the_open_gap(tmp_path):
+    """What ``systemctl stop liqnb-collector`` does: ``python -m helpers collect`` gets SIGTERM
+    with two events buffered (no periodic flush yet) and a silent gap open; it stores both,
+    closes the gap at the stop time and exits 0."""
     frames = [
         force_order("BTCUSDT", "SELL", "0.5", "60000", T),
         force_order("ETHUSDT", "BUY", "2", "3000", T + 1),
@@ -242,26 +242,25 @@ def test_sigterm_flushes_the_buffer(tmp_path):
     store = Store(tmp_path / "store")
     with BinanceStream(on_subscribe=frames) as bn:
         cfg = write_config(tmp_path, bn)
+        command = [
+            sys.executable, "-m", "helpers", "collect", "--config", str(cfg),
+            "--data-dir", str(store.root), "--exchanges", "binanceusdm",
+            "--flush-seconds", "3600", "--flush-events", "1000", "--silence-seconds", "1",
+        ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
-            [sys.executable, "-c", SCRIPT, str(cfg), str(store.root)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
-        lines = []
+        lines: list[str] = []
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                lines.append(line)
-                if "(2 buffered)" in line or not line:
-                    break
-            assert any("(2 buffered)" in x for x in lines), "".join(lines)
+            read_until(proc, "(2 buffered)", lines, 30)
+            read_until(proc, "gap recorded", lines, 30)
             assert not store.has_data("liquidations")  # nothing written before the signal
+            assert not store.has_data("gaps")
+            signalled = pd.Timestamp.now(tz="UTC")
             proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=20)
+            out, _ = proc.communicate(timeout=30)
+            exited = pd.Timestamp.now(tz="UTC")
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -269,6 +268,11 @@ def test_sigterm_flushes_the_buffer(tmp_path):
     got = store.read("liquidations")
     assert list(got["side"]) == ["long", "short"]
     assert "binanceusdm: 2 new liquidations stored" in out
+    gaps = store.read("gaps").sort_values("start")
+    last = gaps.iloc[-1]  # the silence open when the signal came, closed at the stop
+    assert last["reason"] == "silent: no message for 1 s"
+    assert signalled <= last["end"] <= exited
+    assert (gaps["end"] >= gaps["start"]).all()
 
 
 def test_seconds_limit_stops_the_collector(tmp_path):
@@ -283,6 +287,40 @@ def test_seconds_limit_stops_the_collector(tmp_path):
     got = Store(tmp_path / "store").read("liquidations")
     # posSide short: a short position was liquidated; 2 contracts x 0.01 BTC x 61,000 = 1,220 USD
     assert list(got["side"]) == ["short"] and got["notional_usd"].iloc[0] == pytest.approx(1220.0)
+
+
+def test_a_restart_records_the_time_the_collector_was_not_running(tmp_path):
+    frames = [force_order("BTCUSDT", "SELL", "0.5", "60000", T)]
+    with BinanceStream(on_subscribe=frames) as bn:
+        first = collector(tmp_path, bn)
+        asyncio.run(first.run(seconds=0.5))
+        stopped = pd.Timestamp.now(tz="UTC")
+        time.sleep(0.4)
+        restarted = pd.Timestamp.now(tz="UTC")
+        second = collector(tmp_path, bn)
+        asyncio.run(second.run(seconds=0.5))
+    gaps = Store(tmp_path / "store").read("gaps")
+    down = gaps[gaps["reason"] == live.downtime.REASON]
+    assert len(down) == 1 and down["exchange"].iloc[0] == "binanceusdm"
+    assert down["symbol"].isna().all()  # the all-market stream
+    # from the first run's last flush (the time its streams stopped) to the second's start
+    assert down["start"].iloc[0] <= stopped and down["end"].iloc[0] >= restarted
+    assert "binanceusdm: 0 new liquidations stored" in second.summary()
+    assert "1 gaps" in second.summary()
+
+
+def test_downtime_comes_from_the_heartbeat_of_each_stream(tmp_path, caplog):
+    alive = pd.Timestamp("2024-08-01 10:00", tz="UTC")
+    streams = [live.Stream("bybit", "BTC/USDT:USDT"), live.Stream("bybit", "ETH/USDT:USDT")]
+    live.downtime.write_heartbeat(tmp_path, "bybit", streams, alive)
+    start = alive + pd.Timedelta(hours=2)
+    gaps = live.downtime.downtime_gaps(tmp_path, "bybit", start)
+    assert [(g.stream, g.start, g.end) for g in gaps] == [(s, alive, start) for s in streams]
+    assert live.downtime.downtime_gaps(tmp_path, "bybit", alive) == []
+    assert live.downtime.downtime_gaps(tmp_path, "okx", start) == []  # first run: no heartbeat
+    live.downtime.heartbeat_path(tmp_path, "bybit").write_text("{not json")
+    assert live.downtime.downtime_gaps(tmp_path, "bybit", start) == []
+    assert "unreadable heartbeat" in caplog.text
 
 
 def test_only_streaming_venues():

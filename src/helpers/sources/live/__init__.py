@@ -25,10 +25,15 @@ all-market stream), so reports show missing data as missing:
 * **silent**: no message for ``--silence-seconds``. The gap runs from the last message to the
   next one. A quiet market also triggers it, which overstates missing data rather than
   passing an outage off as "no liquidations"; choose the threshold accordingly.
+* **stopped**: the collector was not running (crashed, restarted, upgraded). Each run leaves
+  a heartbeat in ``<data_dir>/_state/collector-<exchange>.json`` after every flush; the next
+  run records the stretch from it to its own start for every stream the last run had
+  (:mod:`.downtime`).
 * a gap still open at a flush is written with ``end`` = now and rewritten when it closes
   (same key); at shutdown it is closed at the shutdown time.
 
-SIGTERM and SIGINT stop the streams, flush everything buffered and open gaps, then exit 0.
+SIGTERM and SIGINT stop the streams, flush everything buffered and open gaps, then exit 0
+(what ``systemctl stop`` does to ``deploy/liqnb-collector.service``).
 Per-exchange settings can go in the config under ``exchanges.<id>.collect``:
 ``symbols`` (bybit), ``silence_seconds``.
 
@@ -40,6 +45,7 @@ returns the cached liquidations ``since`` the last one (minus a margin), dedupli
 
 from __future__ import annotations
 
+from helpers.sources.live import downtime
 from helpers.sources.live.collector import Collector
 from helpers.sources.live.coverage import Gap, Stats, StreamState
 from helpers.sources.live.streams import (
@@ -65,6 +71,7 @@ __all__ = [
     "Stream",
     "StreamState",
     "Watch",
+    "downtime",
     "source_label",
     "streams_for",
     "watcher",

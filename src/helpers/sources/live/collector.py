@@ -1,6 +1,8 @@
 """The :class:`Collector`: runs every stream (watch, reconnect with backoff, silence
 detection), buffers the normalised events, opens and closes coverage gaps, and flushes events
-and gaps to the store; :meth:`Collector.summary` is what the command prints per exchange.
+and gaps to the store, leaving a heartbeat after each flush (the next run records the time
+between as a ``stopped`` gap, :mod:`.downtime`); :meth:`Collector.summary` is what the command
+prints per exchange.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 
 from helpers import schema
 from helpers.sources.live.coverage import Gap, Stats, StreamState
+from helpers.sources.live.downtime import downtime_gaps, write_heartbeat
 from helpers.sources.live.streams import (
     CACHE_LIMIT,
     SINCE_MARGIN_MS,
@@ -67,6 +70,7 @@ class Collector:
         self._stop = asyncio.Event()
         self._flush_now = asyncio.Event()
         self._flush_lock = asyncio.Lock()
+        self._stopped_at: pd.Timestamp | None = None
 
     # ---- control ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -79,6 +83,7 @@ class Collector:
 
     async def run(self, seconds: float | None = None) -> None:
         """Collect until :meth:`stop` (or for ``seconds``), then flush and close."""
+        self._record_downtime(_now())
         for ex in self.exchanges.values():
             ex.newUpdates = False
             ex.options["liquidationsLimit"] = CACHE_LIMIT
@@ -96,7 +101,7 @@ class Collector:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            end = _now()
+            end = self._stopped_at = _now()
             for gap in list(self.open_gaps.values()):
                 self._close_gap(gap.stream, end)
             self._flush_now.set()
@@ -247,6 +252,21 @@ class Collector:
         return len(fresh)
 
     # ---- gaps ------------------------------------------------------------------------------
+    def _record_downtime(self, start: pd.Timestamp) -> None:
+        """Queue a ``stopped`` gap per stream of the previous run, from its heartbeat to
+        ``start``."""
+        for ex_id in self.exchanges:
+            gaps = downtime_gaps(self.store.root, ex_id, start)
+            if gaps:
+                log.warning(
+                    "%s: collector not running from %s to %s (gap recorded)",
+                    ex_id,
+                    f"{gaps[0].start:%Y-%m-%d %H:%M:%S}",
+                    f"{start:%Y-%m-%d %H:%M:%S} UTC",
+                )
+            self.closed_gaps.extend(gaps)
+            self.stats[ex_id].gaps.extend(gaps)
+
     def _open_gap(self, stream: Stream, start: pd.Timestamp, reason: str) -> None:
         if stream not in self.open_gaps:
             self.open_gaps[stream] = Gap(stream, start, reason)
@@ -267,7 +287,9 @@ class Collector:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write the buffered events, the closed gaps and the open gaps (end = now)."""
+        """Write the buffered events, the closed gaps and the open gaps (end = now), then the
+        heartbeat of every exchange: stored up to now (at shutdown, the time the streams
+        stopped)."""
         async with self._flush_lock:
             frames, self.buffer, self.buffered = self.buffer, [], 0
             closed, self.closed_gaps = self.closed_gaps, []
@@ -284,6 +306,11 @@ class Collector:
             if gap_rows:
                 gaps = pd.DataFrame(gap_rows, columns=schema.table("gaps").column_names)
                 await asyncio.to_thread(self.store.write, "gaps", gaps)
+            alive = now if self._stopped_at is None else self._stopped_at
+            for ex_id in self.exchanges:
+                await asyncio.to_thread(
+                    write_heartbeat, self.store.root, ex_id, self.streams, alive
+                )
 
     # ---- summary ---------------------------------------------------------------------------
     def summary(self) -> str:
