@@ -238,14 +238,14 @@ def test_store_sources_in_window_venues_and_symbols(tmp_path):
         "liquidations",
         pd.DataFrame(
             [
-                event("2025-11-10 05:00", "okx", "BTC/USDT:USDT", "demo", "a"),
+                event("2025-11-10 05:00", "okx", "BTC/USDT:USDT", "tardis", "a"),
                 event("2025-11-10 06:00", "bybit", "ETH/USDT:USDT", "ccxt:bybit", "b"),
                 event("2025-11-17 00:00", "okx", "BTC/USDT:USDT", "vendor", "c"),  # at end: out
             ]
         ),
     )
     start, end = pd.Timestamp("2025-11-10", tz="UTC"), pd.Timestamp("2025-11-17", tz="UTC")
-    assert store_sources(tmp_path, start, end) == ["ccxt:bybit", "demo"]
+    assert store_sources(tmp_path, start, end) == ["ccxt:bybit", "tardis"]
     assert store_sources(tmp_path, start, end, exchanges=["bybit"]) == ["ccxt:bybit"]
-    assert store_sources(tmp_path, start, end, symbols=["BTC/USDT:USDT"]) == ["demo"]
+    assert store_sources(tmp_path, start, end, symbols=["BTC/USDT:USDT"]) == ["tardis"]
     assert store_sources(tmp_path / "empty", start, end) == []

@@ -43,6 +43,8 @@ from helpers.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "sources.yaml"
+CONFIG_ENV = "LIQNB_SOURCES_CONFIG"
+"""Environment variable naming the sources config to read when a command is given none."""
 
 SECRET_ENV_VARS = ("COINALYZE_API_KEY", "TARDIS_API_KEY")
 FETCH_TABLES = ("liquidations", "ohlcv", "open_interest", "funding")
@@ -146,30 +148,31 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read and check the config at ``path``.
+def default_config_path() -> Path | None:
+    """The config a command reads when given none: the file named by ``$LIQNB_SOURCES_CONFIG``
+    (how a report hands its ``--config`` to the notebooks' kernels), else
+    ``config/sources.yaml`` when it exists, else None (the built-in defaults)."""
+    named = os.environ.get(CONFIG_ENV, "").strip()
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
-    ``None`` reads ``config/sources.yaml`` in the repository when it exists, else the
-    built-in defaults. Any problem (missing file, bad YAML, unknown key, wrong type, an API
-    key in the file) is a one-line :class:`UserError`.
-    """
-    if path is None:
-        if not DEFAULT_CONFIG.is_file():
-            return parse_config(_BUILTIN, None)
-        path = DEFAULT_CONFIG
-    p = Path(path)
-    return parse_config(_read_yaml(p), p)
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and check the config at ``path`` (None: :func:`default_config_path`, else the
+    built-in defaults). Any problem (missing file, bad YAML, unknown key, wrong type, an API
+    key in the file) is a one-line :class:`UserError`."""
+    p = Path(path) if path is not None else default_config_path()
+    return parse_config(_BUILTIN, None) if p is None else parse_config(_read_yaml(p), p)
 
 
 def load_precedence(path: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
-    """The ``precedence`` list of the config at ``path`` (``None``: ``config/sources.yaml``
-    when it exists), else :data:`DEFAULT_PRECEDENCE`. Reads only that entry (no ccxt
-    import), but refuses a file holding an API key as :func:`load_config` does."""
-    if path is None:
-        if not DEFAULT_CONFIG.is_file():
-            return DEFAULT_PRECEDENCE
-        path = DEFAULT_CONFIG
-    p = Path(path)
+    """The ``precedence`` list of the config at ``path`` (None: :func:`default_config_path`),
+    else :data:`DEFAULT_PRECEDENCE`. Reads only that entry (no ccxt import), but refuses a
+    file holding an API key as :func:`load_config` does."""
+    p = Path(path) if path is not None else default_config_path()
+    if p is None:
+        return DEFAULT_PRECEDENCE
     raw = _read_yaml(p)
     if not isinstance(raw, Mapping):
         raise UserError(f"{p}: expected a mapping at the top level")

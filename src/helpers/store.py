@@ -10,6 +10,9 @@ valid rows into each touched partition, drop duplicates on the table's key (the 
 write wins, so a vendor's revised bar replaces the old one) and replace the partition file
 by an atomic rename. A crash mid-write leaves the previous file intact.
 
+A store holds simulated rows (``source='demo'``) or real ones, never both: a write of the
+other kind is refused before anything is written (:mod:`helpers.store_kind`).
+
 Reads go through DuckDB over the Parquet files. The time window is half-open,
 ``start <= ts < end``; exchange, symbol and date filters are pushed down to the files.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +33,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from helpers import schema
+from helpers import schema, store_kind
+from helpers.errors import UserError
 from helpers.files import exclusive_lock, replacing
+from helpers.store_kind import Contents, Kind
 from helpers.timegrid import TimeLike, to_utc
 
 DEFAULT_DATA_DIR = Path("data/raw")
@@ -91,21 +96,69 @@ class Store:
             d = d / name
         return sorted(d.glob("**/*.parquet")) if d.exists() else []
 
-    def _locked(self, name: str) -> contextlib.AbstractContextManager[None]:
+    def locked(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Hold table ``name``'s write lock for the block."""
         return exclusive_lock(self.table_dir(name) / ".lock")
+
+    # ---- simulated or real -------------------------------------------------------------
+    def contents(self) -> Contents:
+        """Which tables hold simulated rows and which real ones, read from the files."""
+        with_data = {n: self.scan(n) for n in store_kind.SOURCED_TABLES if self.has_data(n)}
+        return store_kind.read_contents(with_data)
+
+    def kind(self) -> Kind:
+        """``empty``, ``simulated``, ``real`` or ``mixed`` (both: a store written before they
+        were kept apart); the marker when there is one, else the files (marker recorded)."""
+        marked = store_kind.read_marker(self.root)
+        if marked is not None:
+            return marked
+        kind = self.contents().kind
+        if kind in (store_kind.SIMULATED, store_kind.REAL):
+            with contextlib.suppress(OSError):  # a read-only store is still read
+                store_kind.write_marker(self.root, kind)
+        return kind
+
+    def require(self, incoming: Kind, table: str = "these rows") -> None:
+        """A one-line :class:`UserError` when rows of kind ``incoming`` cannot be written."""
+        if incoming == store_kind.EMPTY or store_kind.read_marker(self.root) == incoming:
+            return
+        problem = store_kind.refusal(self.root, self.contents(), incoming, table)
+        if problem is not None:
+            raise UserError(problem)
+
+    @contextlib.contextmanager
+    def _admitting(self, name: str, incoming: Kind) -> Iterator[None]:
+        """Refuse rows of the other kind; record a new kind once its rows are written. The
+        store-wide lock makes two first writes of different kinds take turns."""
+        if incoming == store_kind.EMPTY or store_kind.read_marker(self.root) == incoming:
+            yield
+            return
+        with exclusive_lock(store_kind.lock_path(self.root)):
+            self.require(incoming, name)
+            yield
+            store_kind.write_marker(self.root, incoming)
 
     # ---- writing -----------------------------------------------------------------------
     def write(self, name: str, df: pd.DataFrame) -> WriteResult:
-        """Validate and merge ``df`` into table ``name``; see the module docstring."""
+        """Validate and merge ``df`` into table ``name``; see the module docstring. Rows of
+        the other kind than the store holds (simulated or real) are a :class:`UserError`
+        and nothing is written."""
         t = schema.table(name)
         good, bad = schema.validate(name, df)
+        with self._admitting(name, store_kind.rows_kind(good)):
+            return self._write_valid(t, good, bad, len(df))
+
+    def _write_valid(
+        self, t: schema.Table, good: pd.DataFrame, bad: pd.DataFrame, offered: int
+    ) -> WriteResult:
+        name = t.name
         if len(bad):
             self._quarantine(name, bad)
         written = 0
         parts = 0
         if len(good):
             good = good.assign(date=good["ts"].dt.floor("D"))
-            with self._locked(name):
+            with self.locked(name):
                 for values, rows in good.groupby(list(t.partition_by), sort=True, observed=True):
                     values = values if isinstance(values, tuple) else (values,)
                     keys = cast(tuple[str | pd.Timestamp, ...], values)
@@ -113,7 +166,7 @@ class Store:
                         t, dict(zip(t.partition_by, keys, strict=True)), rows
                     )
                     parts += 1
-        return WriteResult(name, len(df), written, len(bad), parts)
+        return WriteResult(name, offered, written, len(bad), parts)
 
     def _partition_path(self, t: schema.Table, values: PartitionValues) -> Path:
         d = self.root / t.name

@@ -13,7 +13,6 @@ from helpers.config import FETCH_TABLES, load_config, make_exchange
 from helpers.errors import UserError
 from helpers.sources import ccxt_rest, live
 from helpers.sources.retry import RetryPolicy
-from helpers.store import Store
 
 
 def add_fetch_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,7 +49,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         attempts=o.check_retries(args.retries) + 1, base_delay=max(0.0, args.backoff)
     )
     summary = ccxt_rest.fetch_window(
-        Store(args.data_dir),
+        o.real_store(args.data_dir),
         load_config(args.config),
         start,
         end,
@@ -100,7 +99,7 @@ def run_collect(args: argparse.Namespace) -> int:
     }
     exchanges = {ex_id: make_exchange(config, ex_id, pro=True) for ex_id in ids}
     collector = live.Collector(
-        Store(args.data_dir),
+        o.real_store(args.data_dir),
         exchanges,
         streams,
         flush_seconds=args.flush_seconds,

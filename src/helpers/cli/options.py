@@ -6,6 +6,8 @@
 * ``--retries N``: retries AFTER the first attempt of a failed request (``0``: try once),
   ``--backoff S``: the first retry wait in seconds, doubling; ``--timeout S`` per request.
 * List options (``--exchanges``, ``--symbols``, ``--tables``) are comma-separated.
+* Commands that write real data open the store with :func:`real_store`: a store holding
+  simulated rows is one line, exit 2, before any request is made.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import argparse
 import pandas as pd
 
 from helpers.errors import UserError
-from helpers.store import DEFAULT_DATA_DIR
+from helpers.store import DEFAULT_DATA_DIR, Store
+from helpers.store_kind import REAL
 from helpers.timegrid import to_utc
 
 DEFAULT_RETRIES = 5
@@ -28,6 +31,13 @@ def add_common(p: argparse.ArgumentParser) -> None:
         "--data-dir", default=str(DEFAULT_DATA_DIR), help="store root (default: %(default)s)"
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+
+def real_store(data_dir: str) -> Store:
+    """The store at ``data_dir``, which real rows may go into (:meth:`Store.require`)."""
+    store = Store(data_dir)
+    store.require(REAL)
+    return store
 
 
 def add_config(p: argparse.ArgumentParser) -> None:

@@ -12,7 +12,6 @@ from helpers.cli import options as o
 from helpers.config import load_config
 from helpers.pull import EXIT_NO_DATA, PullReport, pull_window
 from helpers.sources.retry import RetryPolicy
-from helpers.store import Store
 from helpers.timegrid import Window
 
 EXIT_HELP = (
@@ -50,7 +49,7 @@ def run_pull(args: argparse.Namespace) -> int:
         attempts=o.check_retries(args.retries) + 1, base_delay=max(0.0, args.backoff)
     )
     report = pull_window(
-        Store(args.data_dir),
+        o.real_store(args.data_dir),
         config,
         window,
         now=pd.Timestamp.now(tz="UTC"),

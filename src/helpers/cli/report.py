@@ -58,7 +58,10 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         help="report date (default: the UTC date of the window's last instant)",
     )
     parser.add_argument(
-        "--config", help="sources config for fetch: true (default: config/sources.yaml)"
+        "--config",
+        metavar="FILE",
+        help="sources config: what fetch: true pulls, and the precedence: by which every "
+        "notebook keeps one source per venue and bar (default: config/sources.yaml)",
     )
     parser.add_argument(
         "--replace",
@@ -110,7 +113,7 @@ def _pull_for_report(store: Store, plan: ReportPlan, args: argparse.Namespace) -
     backoff = max(0.0, getattr(args, "backoff", o.DEFAULT_BACKOFF_S))
     return pull_window(
         store,
-        load_config(getattr(args, "config", None)),
+        load_config(plan.config),
         Window.of(plan.start, plan.end, plan.exchanges, plan.symbols, plan.interval),
         now=pd.Timestamp.now(tz="UTC"),
         policy=RetryPolicy(attempts=retries + 1, base_delay=backoff),

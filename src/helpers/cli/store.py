@@ -7,7 +7,7 @@ import argparse
 from helpers.aggregate import build_bars
 from helpers.cli import options as o
 from helpers.errors import UserError
-from helpers.sources.demo import SCENARIOS, write_demo
+from helpers.sources.demo import SCENARIOS, remove_demo, write_demo
 from helpers.store import Store
 from helpers.timegrid import INTERVAL_SECONDS
 
@@ -26,10 +26,20 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do nothing when the store already holds liquidations",
     )
+    p.add_argument(
+        "--remove",
+        action="store_true",
+        help="delete every simulated row from the store instead, keeping real rows",
+    )
 
 
 def run_demo(args: argparse.Namespace) -> int:
     store = Store(args.data_dir)
+    if args.remove:
+        removed = remove_demo(store)
+        counts = ", ".join(f"{name}: {n} rows" for name, n in removed.items()) or "none found"
+        print(f"simulated rows removed from {store.root}: {counts}; the store is {store.kind()}")
+        return 0
     if args.if_absent and store.has_data("liquidations"):
         print(f"store {store.root} already holds liquidations; demo not regenerated")
         return 0

@@ -15,7 +15,7 @@ from helpers.config import load_config, make_exchange, secret
 from helpers.errors import UserError
 from helpers.sources import coinalyze, coingecko, tardis, vendor_csv
 from helpers.sources.http import JsonClient
-from helpers.store import Store, WriteResult
+from helpers.store import WriteResult
 from helpers.timegrid import INTERVAL_SECONDS
 
 
@@ -73,6 +73,7 @@ def run_coinalyze(args: argparse.Namespace) -> int:
         raise UserError(f"--tables: unknown {unknown}; expected some of {coinalyze.TABLES}")
     end = args.end if args.end is not None else o.now_utc()
     o.check_window(args.start, end)
+    store = o.real_store(args.data_dir)
     key = secret(coinalyze.API_KEY_ENV)
     client = coinalyze.Coinalyze(
         key,
@@ -95,7 +96,6 @@ def run_coinalyze(args: argparse.Namespace) -> int:
     )
     print(coinalyze_plan_line(symbols))
     coinalyze.check_retention(args.interval, args.start)
-    store = Store(args.data_dir)
     fetchers = {
         "liquidation_bars": lambda: coinalyze.liquidation_bars(
             client, symbols, args.interval, args.start, end, usd=not args.base_units
@@ -164,7 +164,7 @@ def run_tardis(args: argparse.Namespace) -> int:
         markets = make_exchange(config, insts[0].exchange).load_markets()
     key = secret(tardis.API_KEY_ENV)
     results = tardis.fetch(
-        Store(args.data_dir),
+        o.real_store(args.data_dir),
         _client("tardis", args, key),
         args.exchange,
         symbols,
@@ -215,10 +215,11 @@ def run_coingecko(args: argparse.Namespace) -> int:
     if args.file and args.at is not None:
         raise UserError("--file is a saved snapshot; it cannot be combined with --at")
     fetched_at = pd.Timestamp.now(tz="UTC")
+    store = o.real_store(args.data_dir)
     if args.file:
         rows = coingecko.load_file(args.file)
         frame = coingecko.markets_frame(rows, args.vs_currency, fetched_at)
-        result = Store(args.data_dir).write("market_caps", frame)
+        result = store.write("market_caps", frame)
         _print_snapshot(Path(args.file).name, frame, result, args.vs_currency, fetched_at)
         return 0
     settings = load_config(args.config).vendor("coingecko")
@@ -230,11 +231,11 @@ def run_coingecko(args: argparse.Namespace) -> int:
             client, args.top or coingecko.window_end.SNAPSHOT_TOP, args.vs_currency, access=access
         )
         frame = coingecko.markets_frame(rows, args.vs_currency, fetched_at)
-        result = Store(args.data_dir).write("market_caps", frame)
+        result = store.write("market_caps", frame)
         _print_snapshot("coingecko /coins/markets", frame, result, args.vs_currency, fetched_at)
         return 0
     got = coingecko.fetch_market_caps_at(
-        Store(args.data_dir),
+        store,
         args.at,
         client=client,
         access=access,
@@ -281,7 +282,7 @@ def add_import_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     imported, result = vendor_csv.import_file(
-        Store(args.data_dir),
+        o.real_store(args.data_dir),
         args.fmt,
         args.file,
         exchange=args.exchange,

@@ -7,10 +7,12 @@ processes, and never raise for a notebook error: the failing cell's error become
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +25,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class NotebookJob:
-    """Execute ``source`` into ``staging/<stem>.ipynb`` with cwd = the notebook's folder."""
+    """Execute ``source`` into ``staging/<stem>.ipynb`` with cwd = the notebook's folder;
+    ``env`` is set in the environment the kernel starts with (the report's sources config)."""
 
     source: Path
     staging: Path
     parameters: dict[str, Any]
     kernel: str
     log_output: bool = False
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -81,15 +85,16 @@ def execute(job: NotebookJob) -> NotebookResult:
 
     t0 = time.perf_counter()
     try:
-        nb = papermill.execute_notebook(
-            str(job.source),
-            str(job.executed),
-            parameters=job.parameters,
-            kernel_name=job.kernel,
-            cwd=str(job.source.parent),
-            progress_bar=False,
-            log_output=job.log_output,
-        )
+        with environment(job.env):
+            nb = papermill.execute_notebook(
+                str(job.source),
+                str(job.executed),
+                parameters=job.parameters,
+                kernel_name=job.kernel,
+                cwd=str(job.source.parent),
+                progress_bar=False,
+                log_output=job.log_output,
+            )
         nb = nbformat.from_dict(nb)
         return NotebookResult(
             job.stem,
@@ -100,6 +105,22 @@ def execute(job: NotebookJob) -> NotebookResult:
         )
     except Exception as exc:  # any failure is reported for this notebook, never raised
         return NotebookResult(job.stem, time.perf_counter() - t0, error=describe_failure(exc))
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` set in ``os.environ`` for the block (a kernel started in it inherits them),
+    the previous values restored after."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def export(

@@ -13,9 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from helpers.config import default_config_path, load_precedence
 from helpers.errors import UserError
 from helpers.report import params as P
-from helpers.store import DEFAULT_DATA_DIR
+from helpers.store import DEFAULT_DATA_DIR, Store
+from helpers.store_kind import EMPTY, MIXED, REAL, SIMULATED, mixed_store_message, remove_command
 
 DEFAULT_KERNEL = "liqnb"
 FALLBACK_KERNEL = "python3"
@@ -29,6 +31,9 @@ class ReportPlan:
     strings with ``+00:00``, ``data_dir`` absolute because notebooks run with the notebooks
     folder as working directory) and of every notebook-specific parameter that was given.
     ``notebook_params`` maps each notebook's file name to the subset of ``params`` it declares.
+    ``config`` is the sources config (absolute; None: the built-in defaults): what
+    ``fetch: true`` pulls, and the ``precedence:`` by which every notebook's bars keep one
+    source per venue and bar.
     """
 
     params: dict[str, Any]
@@ -50,6 +55,7 @@ class ReportPlan:
     fetch: bool = False
     demo: dict[str, Any] | None = None
     replace: bool = False
+    config: Path | None = None
 
     @property
     def report_dir(self) -> Path:
@@ -63,6 +69,7 @@ def prepare(args: argparse.Namespace, now: pd.Timestamp | None = None) -> Report
     Precedence for a parameter: ``-p`` override, then ``--data-dir`` (for ``data_dir``, when
     it differs from the default), then the params file, then the default the notebooks
     declare. ``now`` (default: the current time) anchors relative times such as ``yesterday``.
+    The store must hold the kind of data the parameters ask for (:func:`check_store`).
     """
     now = pd.Timestamp.now(tz="UTC") if now is None else now
     from_file = P.load_params_file(getattr(args, "params", None))
@@ -75,15 +82,17 @@ def prepare(args: argparse.Namespace, now: pd.Timestamp | None = None) -> Report
     declared = declared_parameters(notebooks)
     P.check_names(given, declared)
 
-    resolved = resolve_common(given, overrides, declared, args, now)
+    fills = fetch or demo is not None
+    resolved = resolve_common(given, overrides, declared, args, now, create_data_dir=fills)
     start = pd.Timestamp(resolved["start"])
     end = pd.Timestamp(resolved["end"])
     specific = {k: v for k, v in given.items() if k not in P.COMMON}
     for name, value in specific.items():
         P.check_type(name, value, declared)
     values = {**resolved, **specific}
+    config = sources_config(getattr(args, "config", None))
 
-    return ReportPlan(
+    plan = ReportPlan(
         params=values,
         start=start,
         end=end,
@@ -105,6 +114,51 @@ def prepare(args: argparse.Namespace, now: pd.Timestamp | None = None) -> Report
         fetch=fetch,
         demo=demo,
         replace=bool(getattr(args, "replace", False)),
+        config=config,
+    )
+    check_store(plan)
+    return plan
+
+
+def sources_config(path: str | None) -> Path | None:
+    """``--config``, else :func:`helpers.config.default_config_path`, absolute; its
+    ``precedence:`` is read now so a bad file is one line before any kernel starts."""
+    chosen = Path(path).expanduser() if path else default_config_path()
+    if chosen is None:
+        return None
+    load_precedence(chosen)
+    return chosen.resolve()
+
+
+def check_store(plan: ReportPlan) -> None:
+    """A one-line :class:`UserError` unless the store holds the kind of data the parameters
+    ask for: ``demo:`` an empty or simulated store; any other report (``fetch: true`` or
+    not) an empty or real one, so a real-data report never reads a simulated row. A store
+    holding both (written before they were kept apart) is refused either way."""
+    store = Store(plan.data_dir)
+    wanted = SIMULATED if plan.demo is not None else REAL
+    if store.kind() in (EMPTY, wanted):
+        return
+    held = store.contents()  # a refusal is decided by the files, never by the marker alone
+    if held.kind in (EMPTY, wanted):
+        return
+    root = plan.data_dir
+    if held.kind == MIXED:
+        raise UserError(mixed_store_message(root, held))
+    if wanted == SIMULATED:
+        raise UserError(
+            f"demo: simulates into an empty store, and {root} holds real data "
+            f"({', '.join(held.real)}); render the demo market into a folder of its own "
+            "(--data-dir data/demo)"
+        )
+    if plan.fetch:
+        asked, instead = "fetch: true", "pull into a folder of its own (--data-dir data/real)"
+    else:
+        asked, instead = "no demo:", "use a store of real data (--data-dir), add demo: to render"
+        instead += " the simulated market"
+    raise UserError(
+        f"{root} holds simulated (demo) data and these parameters ask for real data ({asked}); "
+        f"{instead}, or delete the simulated rows: {remove_command(root)}"
     )
 
 
@@ -168,8 +222,10 @@ def resolve_common(
     declared: Mapping[str, Mapping[str, Any]],
     args: argparse.Namespace,
     now: pd.Timestamp,
+    create_data_dir: bool = False,
 ) -> dict[str, Any]:
-    """Values of :data:`params.COMMON`, validated, times as ISO strings."""
+    """Values of :data:`params.COMMON`, validated, times as ISO strings; the data folder is
+    created when ``create_data_dir`` (the report fills the store)."""
     raw: dict[str, Any] = {}
     for name in P.COMMON:
         if name in given:
@@ -189,13 +245,15 @@ def resolve_common(
         "end": P.iso(end),
         "exchanges": P.check_exchanges(raw.get("exchanges")),
         "symbols": P.check_symbols(raw.get("symbols")),
-        "data_dir": str(resolve_data_dir(raw.get("data_dir"), overrides, args)),
+        "data_dir": str(resolve_data_dir(raw.get("data_dir"), overrides, args, create_data_dir)),
         "interval": P.check_interval(raw.get("interval", "1h")),
     }
 
 
-def resolve_data_dir(from_params: object, overrides: Mapping[str, Any], args: Any) -> Path:
-    """The store folder, absolute; it must exist.
+def resolve_data_dir(
+    from_params: object, overrides: Mapping[str, Any], args: Any, create: bool = False
+) -> Path:
+    """The store folder, absolute; it must exist, or is created when ``create``.
 
     ``-p data_dir=...`` wins, then ``--data-dir`` when it is not the default, then the params
     file, then the default ``data/raw``. Relative paths are taken from the current folder.
@@ -209,6 +267,8 @@ def resolve_data_dir(from_params: object, overrides: Mapping[str, Any], args: An
     if not isinstance(chosen, str | os.PathLike) or not str(chosen):
         raise UserError(f"data_dir: expected a folder path, got {chosen!r}")
     path = Path(chosen).expanduser().resolve()
+    if create and not path.exists():
+        path.mkdir(parents=True)
     if not path.is_dir():
         raise UserError(f"data dir not found: {chosen} (create the demo data with `make demo`)")
     return path

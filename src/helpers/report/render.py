@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from helpers.config import CONFIG_ENV
 from helpers.errors import UserError
 from helpers.files import exclusive_lock
 from helpers.plots.style import venues_label, window_label
@@ -186,6 +187,9 @@ def keep_failed(plan: ReportPlan, staging: Path, failed: list[NotebookResult]) -
 
 
 def notebook_jobs(plan: ReportPlan, staging: Path) -> list[NotebookJob]:
+    """One job per notebook; each kernel reads the report's sources config (its
+    ``precedence:`` decides which source every notebook's bars come from)."""
+    env = {} if plan.config is None else {CONFIG_ENV: str(plan.config)}
     return [
         NotebookJob(
             source=nb.resolve(),
@@ -193,6 +197,7 @@ def notebook_jobs(plan: ReportPlan, staging: Path) -> list[NotebookJob]:
             parameters=plan.notebook_params[nb.name],
             kernel=plan.kernel,
             log_output=plan.verbose,
+            env=env,
         )
         for nb in plan.notebooks
     ]

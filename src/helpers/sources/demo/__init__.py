@@ -1,7 +1,9 @@
 """The simulated demo market: a mechanistic model of leveraged positions being liquidated.
 
 Everything this module writes is SIMULATED (``source='demo'``); it exists so the project
-runs with no network and no real data, and so benchmarks have millions of events.
+runs with no network and no real data, and so benchmarks have millions of events. It goes
+only into a store that holds no real row (:mod:`helpers.store_kind`); ``remove_demo`` deletes
+it again.
 
 The model, per coin, on a one-minute clock:
 
@@ -43,7 +45,7 @@ from helpers.sources.demo.scenarios import (
     Shock,
     Venue,
 )
-from helpers.sources.demo.writers import write_demo
+from helpers.sources.demo.writers import remove_demo, write_demo
 
 __all__ = [
     "ARTICLE",
@@ -58,6 +60,7 @@ __all__ = [
     "Shock",
     "Venue",
     "market_factor",
+    "remove_demo",
     "simulate",
     "simulate_coin",
     "write_demo",
