@@ -147,3 +147,20 @@ def test_cli_demo_writes_store_and_respects_if_absent(tmp_path, capsys):
 def test_cli_demo_rejects_bad_event_count(tmp_path, capsys):
     assert main(["demo", "--events", "0", "--data-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == "error: --events must be a positive number"
+
+
+def test_cli_demo_if_absent_leaves_a_real_store_alone(tmp_path, capsys):
+    """`make test` runs `demo --if-absent` on data/raw: a desk's real store (here vendor bars
+    only, no events) is left as it is, with exit 0, instead of refusing the whole test run."""
+    from factories import liquidation_bars
+
+    from helpers.store import Store
+
+    Store(tmp_path).write(
+        "liquidation_bars", liquidation_bars([(0, "okx", 1.0, 2.0)], source="okx-ws")
+    )
+    files = sorted(p.stat().st_mtime_ns for p in tmp_path.rglob("part.parquet"))
+    assert main(["demo", "--if-absent", "--data-dir", str(tmp_path)]) == 0
+    assert "holds real data; demo not written" in capsys.readouterr().out
+    assert sorted(p.stat().st_mtime_ns for p in tmp_path.rglob("part.parquet")) == files
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 2  # without --if-absent: refused

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from helpers import store_kind
 from helpers.aggregate import build_bars
 from helpers.cli import options as o
 from helpers.errors import UserError
@@ -24,7 +25,7 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--if-absent",
         action="store_true",
-        help="do nothing when the store already holds liquidations",
+        help="do nothing when the store already holds liquidations or any real data",
     )
     p.add_argument(
         "--remove",
@@ -42,6 +43,9 @@ def run_demo(args: argparse.Namespace) -> int:
         return 0
     if args.if_absent and store.has_data("liquidations"):
         print(f"store {store.root} already holds liquidations; demo not regenerated")
+        return 0
+    if args.if_absent and store.kind() == store_kind.REAL:
+        print(f"store {store.root} holds real data; demo not written (it never mixes with it)")
         return 0
     if args.events is not None and args.events <= 0:
         raise UserError("--events must be a positive number")
