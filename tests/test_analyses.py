@@ -63,8 +63,8 @@ def test_final_thoughts_say_what_the_numbers_say(short_squeeze):
     out = outlook_analysis.outlook_analysis(short_squeeze)
     thoughts = summary_analysis.final_thoughts(imb, ven, mkt, clu, out)
     assert thoughts[0].startswith("Shorts were squeezed: only 16.7% of the $42")
-    assert any("bybit carried the most longs ($6" in t for t in thoughts)
-    assert any("top two venues (bybit, okx)" in t for t in thoughts)
+    assert any("Bybit carried the most longs ($6" in t for t in thoughts)
+    assert any("top two venues (Bybit, OKX)" in t for t in thoughts)
     assert any(t.startswith("Data caveat: 1 bars had no data and 2 were partial") for t in thoughts)
     assert not any("risk-off" in t for t in thoughts), "no market-cap data, no claim about it"
     assert not any("ESTIMATED" in t for t in thoughts), "no open interest, no estimate"
@@ -105,7 +105,7 @@ def test_venue_figures_split_by_exchange(short_squeeze):
         venues_analysis.venue_figures(venues_analysis.venue_analysis(short_squeeze, imb.spikes))
     )
     assert (v["long_usd_okx"], v["long_usd_bybit"]) == (1.0, 6.0)
-    assert v["top_long_venue"] == "bybit"
+    assert v["top_long_venue"] == "Bybit"
     assert v["top_long_venue_share_pct"] == pytest.approx(100 * 6 / 7)
 
 
@@ -171,7 +171,7 @@ def test_one_venue_is_not_called_a_top_two(tmp_path):
         imb, venues_analysis.venue_analysis(ds, imb.spikes), marketmap_analysis.market_analysis(ds),
         clusters_analysis.cluster_analysis(ds), outlook_analysis.outlook_analysis(ds),
     )  # fmt: skip
-    assert "okx is the only venue with long liquidations ($8)." in thoughts
+    assert "OKX is the only venue with long liquidations ($8)." in thoughts
     assert thoughts[0].startswith("Deleveraging was long-heavy: 80.0% of the $10")
 
 

@@ -11,7 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pagetext import visible_text
 
+from helpers import venues
 from helpers.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,9 +81,14 @@ def test_venue_totals_and_summary_agree_with_the_events(article_report, article_
     figs = _figures(article_report)
     for venue, usd in longs.items():
         assert figs["02_venue_breakdown"][f"long_usd_{venue}"]["value"] == pytest.approx(usd)
-    assert figs["02_venue_breakdown"]["top_long_venue"]["value"] == longs.idxmax()
+        # every demo family has one contract venue: the family's total is that venue's
+        family_total = figs["02_venue_breakdown"][f"long_usd_{venues.family(venue)}"]
+        assert family_total["value"] == pytest.approx(usd)
+        assert family_total["label"] == f"Longs liquidated on {venues.display_name(venue)}"
+    top = venues.display_name(longs.idxmax())
+    assert figs["02_venue_breakdown"]["top_long_venue"]["value"] == top
     brief = figs["00_summary"]
-    assert brief["top_long_venue"]["value"] == longs.idxmax()
+    assert brief["top_long_venue"]["value"] == top
     assert brief["worst_bar_long_usd"] == figs["01_liquidation_imbalance"]["worst_bar_long_usd"]
 
 
@@ -111,7 +118,7 @@ def test_final_thoughts_follow_the_numbers(article_report):
     assert "Shorts were squeezed" not in page
 
 
-def test_empty_window_renders_with_missing_not_zero(store_copy, tmp_path):
+def test_empty_window_renders_with_missing_not_zero(store_copy, tmp_path, capsys):
     code = _report(
         str(store_copy),
         str(tmp_path),
@@ -120,6 +127,19 @@ def test_empty_window_renders_with_missing_not_zero(store_copy, tmp_path):
     )
     assert code == 0
     day = tmp_path / "2026-01-01"
+    # the command and every page say what the store holds and what to change
+    err = capsys.readouterr().err
+    asked = "NO DATA: no liquidation data for 1h bars on every venue, 2026-01-01 00:00 to "
+    assert f"warning: {asked}" in err
+    hint = "Ask for a window inside 2025-11-10..2025-11-16."
+    assert hint in err
+    for name in NOTEBOOKS:
+        text = visible_text((day / f"{name}.html").read_text())
+        assert asked in text and hint in text, name
+        assert "The store holds liquidation_bars at 1h for Binance USD-M, Bybit" in text, name
+    imbalance = (day / "01_liquidation_imbalance.html").read_text()
+    assert imbalance.count('src="data:image/png') == 0  # no empty charts: what to change
+    assert visible_text(imbalance).count(hint) == 4  # the banner and the three charts' places
     figs = _figures(day)
     assert figs["01_liquidation_imbalance"]["worst_bar_long_usd"]["value"] is None
     assert figs["01_liquidation_imbalance"]["missing_bars"]["value"] == 24

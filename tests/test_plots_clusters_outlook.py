@@ -89,7 +89,7 @@ def test_realised_histogram_draws_each_bin_beside_the_price_path():
             98.5
         ]
     assert "Realised" in _title(fig) and "bins of 1.00 USD" in _title(fig)
-    assert WINDOW in _title(fig) and "okx" in _title(fig) and "SIMULATED (demo)" in _title(fig)
+    assert WINDOW in _title(fig) and "OKX" in _title(fig) and "SIMULATED (demo)" in _title(fig)
     assert _watermarked(fig)
     assert ax_liq.get_xlabel() == "realised liquidations ($M)"
     assert ax_px.get_ylabel() == "price (USD)" and ax_px.get_xlabel() == "time (UTC)"
@@ -269,7 +269,7 @@ def test_funding_chart_plots_annualised_rates_and_breaks_at_gaps():
     # hl: hourly, no gap: 0.00001 * 8760, 0.00002 * 8760
     assert lines["funding:hl"].get_ydata().tolist() == pytest.approx([0.0876, 0.1752])
     assert "annualised" in ax.get_ylabel() and ax.yaxis.get_major_formatter()(0.1, 0) == "10%"
-    assert "Funding" in _title(fig) and "hl, okx" in _title(fig)
+    assert "Funding" in _title(fig) and "Hl, OKX" in _title(fig)
     assert _watermarked(fig)
 
 
@@ -295,4 +295,4 @@ def test_funding_lines_name_the_symbol_only_when_a_venue_has_several():
     )
     fig = po.plot_funding(o.annualised_funding(funding), window=win(**CTX))
     labels = sorted(ln.get_label() for ln in fig.axes[0].get_lines() if ln.get_gid())
-    assert labels == ["okx BTC/USDC:USDC", "okx BTC/USDT:USDT"]
+    assert labels == ["OKX BTC/USDC:USDC", "OKX BTC/USDT:USDT"]

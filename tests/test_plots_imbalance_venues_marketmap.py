@@ -185,7 +185,7 @@ def test_venue_totals_bars_and_no_data_label():
     assert heights(inside, "long") == [5e6, 1e6]
     assert [t.get_text() for t in whole.texts if t.get_gid() == "no_data"] == ["no data"]
     labels = [t.get_text() for t in whole.get_xticklabels()]
-    assert labels == ["binanceusdm\n(2 of 4 bars)", "gate\n(0 of 4 bars)", "okx\n(3 of 4 bars)"]
+    assert labels == ["Binance USD-M\n(2 of 4 bars)", "Gate\n(0 of 4 bars)", "OKX\n(3 of 4 bars)"]
     assert "inside the 1 spike bars" in inside.get_title()
     assert_title_and_watermark(fig, "Liquidations by venue")
 
@@ -200,7 +200,7 @@ def test_venue_shares_are_stacked_fractions():
     assert [p.get_width() for p in b] == pytest.approx([35 / 46, 10 / 11])
     assert [p.get_width() for p in o] == pytest.approx([11 / 46, 1 / 11])
     assert [p.get_x() for p in o] == pytest.approx([35 / 46, 10 / 11])
-    assert "gate (no data)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Gate (no data)" in [t.get_text() for t in ax.get_legend().get_texts()]
     assert_title_and_watermark(fig, "Venue shares")
 
 
@@ -224,7 +224,7 @@ def test_coverage_strip_shows_missing_differently_from_zero():
     background = [p for p in ax.patches if p.get_gid() == "no_data_background"]
     assert len(background) == 1 and background[0].get_hatch() == "//"
     assert len([p for p in ax.patches if p.get_gid() == "gap"]) == 2  # hours 1 and 2
-    assert [t.get_text() for t in ax.get_yticklabels()] == EXCHANGES
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Binance USD-M", "OKX"]
     assert_title_and_watermark(fig, "Coverage per venue")
     fig.canvas.draw()
 
@@ -309,9 +309,14 @@ def test_treemap_of_an_empty_snapshot_draws():
 @pytest.mark.parametrize(
     ("sources", "venues", "tail", "watermarked"),
     [
-        (("demo",), None, "binanceusdm, okx | SIMULATED (demo)", True),
-        (("demo", "coinalyze"), None, "binanceusdm, okx | source: coinalyze, demo", True),
-        (("coinalyze",), ["top 10 by cap"], "top 10 by cap | source: coinalyze", False),
+        (("demo",), None, "Binance USD-M, OKX | SIMULATED (demo)", True),
+        (
+            ("demo", "coinalyze"),
+            None,
+            "Binance USD-M, OKX | source: Coinalyze, SIMULATED (demo)",
+            True,
+        ),
+        (("coinalyze",), ["top 10 by cap"], "top 10 by cap | source: Coinalyze", False),
     ],
 )
 def test_finish_figure_titles_from_the_window_and_watermarks_only_simulated_data(

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pagetext import visible_text
 from servers.pull_market import (
     DATE,
     END,
@@ -93,7 +94,12 @@ def test_pull_and_render_names_every_venue_with_the_served_figures(
     venues = summary["notebooks"]["02_venue_breakdown"]["figures"]
     for venue, usd in EXPECTED_LONG_USD.items():
         assert venues[f"long_usd_{venue}"]["value"] == pytest.approx(usd), venue
-    assert venues["top_long_venue"]["value"] == "binanceusdm"
+    # Binance is one venue: its USD-M and COIN-M contracts, summed; the parts keep their keys
+    binance = EXPECTED_LONG_USD["binanceusdm"] + EXPECTED_LONG_USD["binancecoinm"]
+    assert venues["long_usd_binance"]["value"] == pytest.approx(binance)
+    assert venues["long_usd_binance"]["label"] == "Longs liquidated on Binance"
+    assert venues["long_usd_binancecoinm"]["label"] == "Longs liquidated on Binance COIN-M"
+    assert venues["top_long_venue"]["value"] == "Binance"
     imbalance = summary["notebooks"]["01_liquidation_imbalance"]["figures"]
     # each venue's bars counted once: gate's Coinalyze bars (100 BTC an hour) never asked for
     assert imbalance["window_long_usd"]["value"] == pytest.approx(sum(EXPECTED_LONG_USD.values()))
@@ -109,6 +115,16 @@ def test_pull_and_render_names_every_venue_with_the_served_figures(
     for venue, usd in EXPECTED_LONG_USD.items():
         assert shown[f"long_usd_{venue}"] == format_value(usd, "USD"), venue
     assert "INCOMPLETE DATA" not in page and "SIMULATED DATA" not in page
+    # every page names venues as analysts do, never by ccxt class id, and has the banner
+    for html_page in sorted(day.glob("*.html")):
+        text = visible_text(html_page.read_text())
+        assert "Binance" in text, html_page.name
+        for ccxt_id in ("binanceusdm", "binancecoinm", "hyperliquid"):
+            assert ccxt_id not in text, (html_page.name, ccxt_id)
+        assert "Data sources" in text and "Observed:" in text, html_page.name
+    banner = visible_text(page)
+    assert "Binance\nCoinalyze 100%" in banner and "Hyperliquid\nCoinalyze 100%" in banner
+    assert "Gate\nexchange REST history 100%" in banner
     for path in tmp_path.rglob("*"):
         if path.is_file():
             for key in (KEY, GECKO_KEY):

@@ -9,7 +9,8 @@ is set, as for the simulator), minus every bar that overlaps a recorded gap.
 The same SQL runs on a pandas frame or on the Parquet store; it is the project's one
 aggregation path, measured against pandas and Polars by ``benchmarks/aggregate.py``.
 Bars are stored per source; :func:`load_bars` keeps one source per venue and bar
-(:mod:`helpers.precedence`).
+(:mod:`helpers.precedence`) and builds coarser bars from finer stored ones where every finer
+bar is observed (:mod:`helpers.rollup`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 from helpers import schema
 from helpers.config import load_precedence
 from helpers.precedence import one_source_per_bar
+from helpers.rollup import finer_intervals, with_rolled_up
 from helpers.store import Store, WriteResult, conform
 from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
 
@@ -263,10 +265,18 @@ def load_bars(
     source names or patterns, most trusted first; None reads ``precedence:`` from
     ``config/sources.yaml`` (:func:`helpers.config.load_precedence`). ``exchanges`` and
     ``symbols`` are exact: ``binanceusdm`` does not bring in the ``binance`` aggregate.
+
+    Coarser bars are built from finer stored bars (:mod:`helpers.rollup`): a (exchange,
+    symbol, source) with no bar of ``interval`` in the window has its bars rolled up from
+    its finest stored interval that divides ``interval``, a coarse bar only where every
+    finer bar is observed (a 4h bar from four observed hours, missing when one is not), so
+    hourly vendor bars serve a 4h or 1d report. Precedence then applies to the result.
     """
     _check_interval(interval)
+    wanted = ", ".join(f"'{i}'" for i in (interval, *finer_intervals(interval)))
     bars = store.read(
-        "liquidation_bars", start, end, exchanges, symbols, where=f"interval = '{interval}'"
+        "liquidation_bars", start, end, exchanges, symbols, where=f"interval IN ({wanted})"
     )
+    bars = with_rolled_up(bars, interval)
     ranks = load_precedence() if precedence is None else tuple(precedence)
     return conform("liquidation_bars", one_source_per_bar(bars, ranks))

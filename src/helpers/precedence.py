@@ -39,10 +39,42 @@ import pandas as pd
 from helpers.config import DEFAULT_PRECEDENCE
 from helpers.venues import covered_families, is_family_aggregate
 
-__all__ = ["DEFAULT_PRECEDENCE", "one_source_per_bar", "source_rank", "source_shares"]
+__all__ = [
+    "DEFAULT_PRECEDENCE",
+    "one_source_per_bar",
+    "source_name",
+    "source_rank",
+    "source_shares",
+]
 
 _BAR = ["interval", "base", "ts"]
 _CONTRACT = ["ts", "interval", "exchange", "symbol"]
+
+
+SOURCE_NAMES: tuple[tuple[str, str], ...] = (
+    ("demo", "SIMULATED (demo)"),
+    ("ccxt.pro:*", "recorded stream events"),
+    ("ccxt:*", "exchange REST history"),
+    ("tardis", "Tardis.dev"),
+    ("hyperliquid*", "Hyperliquid archive"),
+    ("coinalyze (approx*", "Coinalyze (approx. USD: base x close)"),
+    ("coinalyze", "Coinalyze"),
+    ("coinglass", "CoinGlass"),
+    ("coingecko:history", "CoinGecko history"),
+    ("coingecko", "CoinGecko snapshot"),
+)
+"""(pattern, name) pairs: how a page names a ``source``; the first pattern it matches wins.
+A page says per venue where its numbers came from, so the name of an exchange's own data
+(``ccxt:gate``, ``ccxt.pro:binanceusdm``) does not repeat the exchange."""
+
+
+def source_name(source: str) -> str:
+    """The name a page gives ``source`` (``coinalyze`` -> "Coinalyze", ``ccxt:gate`` ->
+    "exchange REST history", ``demo`` -> "SIMULATED (demo)"); an unlisted source as is."""
+    for pattern, name in SOURCE_NAMES:
+        if fnmatchcase(source, pattern):
+            return name
+    return source
 
 
 def source_rank(source: str, precedence: Sequence[str] = DEFAULT_PRECEDENCE) -> int:

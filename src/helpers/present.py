@@ -11,16 +11,21 @@ from __future__ import annotations
 import html
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from IPython.display import display
 
+from helpers.precedence import source_name
 from helpers.units import fmt_usd
+from helpers.venues import market_name
+
+if TYPE_CHECKING:
+    from helpers.dataset import Dataset
 
 MIME_KEYFIGURES = "application/vnd.liqnb.keyfigures+json"
 MIME_SOURCES = "application/vnd.liqnb.sources+json"
@@ -37,9 +42,9 @@ SIMULATED_TEXT = (
 _BANNER_STYLE = (
     "margin:0 0 1em 0;padding:0.8em 1em;border-radius:4px;font-weight:700;font-size:1.15em;"
 )
-_SIMULATED_STYLE = _BANNER_STYLE + "background:#b00020;color:#fff;"
-_SOURCES_STYLE = _BANNER_STYLE + "background:#e8eef7;color:#1a1a1a;border:1px solid #9fb3d1;"
-_NO_DATA_STYLE = _BANNER_STYLE + "background:#fff4e5;color:#663c00;border:1px solid #f0b45c;"
+SIMULATED_STYLE = _BANNER_STYLE + "background:#b00020;color:#fff;"
+SOURCES_STYLE = _BANNER_STYLE + "background:#e8eef7;color:#1a1a1a;border:1px solid #9fb3d1;"
+NO_DATA_STYLE = _BANNER_STYLE + "background:#fff4e5;color:#663c00;border:1px solid #f0b45c;"
 
 
 @dataclass(frozen=True)
@@ -115,19 +120,34 @@ def format_value(value: Value, unit: str) -> str:
     return f"{number} {unit}".strip() if unit not in ("", "count", "ratio") else number
 
 
-def data_banner(sources: Iterable[str]) -> None:
-    """Show which data the notebook runs on; a SIMULATED DATA banner if any source is 'demo'."""
-    names = sorted({str(s) for s in sources})
+def data_banner(
+    data: Dataset | Iterable[str], other: Mapping[str, Iterable[str]] | None = None
+) -> None:
+    """Show which data the notebook runs on, at the top of its page.
+
+    Given the notebook's :class:`~helpers.dataset.Dataset`, the full banner
+    (:func:`helpers.banner.page_banner`): venues by name, each venue's sources with their
+    share of its bars, the share of (venue, symbol) bars observed, SIMULATED DATA for the
+    simulator and, when nothing matches, NO DATA with what the store holds and what to
+    change; ``other`` adds further data the page shows (``{"Market caps": sources}``).
+    Given bare source names, a one-line banner of them (SIMULATED DATA if any is 'demo').
+    """
+    if not isinstance(data, Iterable):
+        from helpers.banner import page_banner
+
+        page_banner(data, other)
+        return
+    names = sorted({str(s) for s in data})
     if SIMULATED_SOURCE in names:
         others = [s for s in names if s != SIMULATED_SOURCE]
         extra = f" Also present: {', '.join(others)}." if others else ""
-        text, style = SIMULATED_TEXT + extra, _SIMULATED_STYLE
+        text, style = SIMULATED_TEXT + extra, SIMULATED_STYLE
         css = "liqnb-banner liqnb-simulated"
     elif names:
-        text, style = "Data sources: " + ", ".join(names), _SOURCES_STYLE
+        text, style = "Data sources: " + ", ".join(names), SOURCES_STYLE
         css = "liqnb-banner liqnb-sources"
     else:
-        text, style = "NO DATA: the store holds nothing for these parameters.", _NO_DATA_STYLE
+        text, style = "NO DATA: the store holds nothing for these parameters.", NO_DATA_STYLE
         css = "liqnb-banner liqnb-no-data"
     body = f'<div class="{css}" role="note" style="{style}">{html.escape(text)}</div>'
     payload = {"sources": names, "simulated": SIMULATED_SOURCE in names}
@@ -212,3 +232,31 @@ def section_link(notebook: str, title: str) -> None:
         },
         raw=True,
     )
+
+
+def venue_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as a page shows it: an ``exchange`` index level or column becomes ``venue``
+    with each id named as analysts name it (:func:`helpers.venues.market_name`:
+    ``binance`` -> "Binance", ``binanceusdm`` -> "Binance USD-M"), and a ``source`` column
+    names its sources (:func:`helpers.precedence.source_name`). The data is unchanged."""
+    out = table.copy()
+
+    def named(ids: pd.Index) -> pd.Index:
+        return pd.Index([market_name(str(x)) if pd.notna(x) else x for x in ids], name="venue")
+
+    names = list(out.index.names)
+    if "exchange" in names:
+        levels = [out.index.get_level_values(i) for i in range(len(names))]
+        at = names.index("exchange")
+        levels[at] = named(levels[at])
+        names[at] = "venue"
+        out.index = pd.MultiIndex.from_arrays(levels, names=names) if len(names) > 1 else levels[0]
+    if "exchange" in out.columns:
+        out["exchange"] = named(pd.Index(out["exchange"])).to_numpy()
+        out = out.rename(columns={"exchange": "venue"})
+    if "source" in out.columns:
+        out["source"] = [
+            ", ".join(source_name(s.strip()) for s in str(v).split(",")) if pd.notna(v) else v
+            for v in out["source"]
+        ]
+    return out

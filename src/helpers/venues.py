@@ -4,7 +4,10 @@ A FAMILY is one trading venue as an analyst names it ("Binance"), keyed by a fam
 (``binance``) and holding every ccxt exchange id that is part of it: Binance is the ccxt
 classes ``binance``, ``binanceusdm`` (USDⓈ-M futures) and ``binancecoinm`` (COIN-M
 futures). :data:`FAMILIES` is the one table; an id it does not list is a family of its own,
-named by the id title-cased.
+named by the id title-cased. Pages name venues this way, never by ccxt class ids: a venue
+table or legend row is a family (:func:`display_name`, "Binance"), and a figure about one
+part of a family is named as analysts name that part (:func:`market_name`, "Binance
+USD-M"). Stored data and machine-readable keys keep the ccxt ids.
 
 A FAMILY AGGREGATE is a vendor's bar that already sums every futures market of a coin on a
 whole family (CoinGlass "Binance" BTC is USDⓈ-M + COIN-M, USDT- and USDC-margined). It is
@@ -17,6 +20,7 @@ family's own contracts (its COMPONENTS) and bar loading never adds the two
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 AGGREGATE_SETTLE = "ALL"
@@ -60,6 +64,15 @@ FAMILIES: dict[str, Family] = {
 
 _FAMILY_OF: dict[str, str] = {m: f.id for f in FAMILIES.values() for m in f.members}
 
+MARKET_NAMES: dict[str, str] = {
+    "binanceusdm": "Binance USD-M",
+    "binancecoinm": "Binance COIN-M",
+    "krakenfutures": "Kraken Futures",
+    "kucoinfutures": "KuCoin Futures",
+}
+"""ccxt ids that are one distinct PART of a family (its USD-margined or coin-margined
+futures), by the name analysts give that part; every other id is named by its family."""
+
 
 def family(exchange_id: str) -> str:
     """The family id of a ccxt exchange id (``binancecoinm`` -> ``binance``); a family id
@@ -82,6 +95,25 @@ def display_name(exchange_id_or_family: str) -> str:
         return " + ".join(display_name(p) for p in parts)
     fam = FAMILIES.get(family(exchange_id_or_family))
     return fam.name if fam is not None else exchange_id_or_family.title()
+
+
+def market_name(exchange_id: str) -> str:
+    """The name of one ccxt exchange id as a part of its family: ``binanceusdm`` is
+    "Binance USD-M", ``binancecoinm`` "Binance COIN-M"; an id that is not a distinct part
+    (``okx``, ``gateio``, a family id, an aggregate) is named by :func:`display_name`."""
+    return MARKET_NAMES.get(exchange_id) or display_name(exchange_id)
+
+
+def is_family_part(exchange_id: str) -> bool:
+    """True for an id that is one distinct part of a larger family (``binanceusdm``), whose
+    figures a report can give beside its family's (Binance = USD-M + COIN-M)."""
+    return exchange_id in MARKET_NAMES
+
+
+def venues_text(exchange_ids: Iterable[str]) -> str:
+    """The ids as analysts name them, in order, each name once (``binanceusdm, okx`` ->
+    "Binance USD-M, OKX"; ``binance, okx`` -> "Binance, OKX")."""
+    return ", ".join(dict.fromkeys(market_name(str(e)) for e in exchange_ids))
 
 
 def aggregate_symbol(base: str) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 from helpers import aggregate
 from helpers.cli import options as o
 from helpers.config import load_config
+from helpers.inventory import no_data_lines
 from helpers.pull import EXIT_NO_DATA, PullReport, pull_window
 from helpers.report import ReportPlan, prepare, render
 from helpers.report.plan import DEFAULT_KERNEL, FALLBACK_KERNEL
@@ -85,10 +86,14 @@ def run_report(args: argparse.Namespace) -> int:
 
     A ``fetch: true`` run fails loudly: when every source failed or the window has no
     liquidation data, it prints one error line, publishes nothing and returns
-    :data:`~helpers.pull.EXIT_NO_DATA`; when some sources failed, every page names them."""
+    :data:`~helpers.pull.EXIT_NO_DATA`; when some sources failed, every page names them.
+    When the window, interval or venues match no liquidation data (and the report is not
+    refused), it says on stderr what the store holds and what to change
+    (:func:`helpers.inventory.no_data_lines`), as every page's NO DATA banner does."""
     plan = prepare(args)
     check_replace(plan)
     store = Store(plan.data_dir)
+    window = Window.of(plan.start, plan.end, plan.exchanges, plan.symbols, plan.interval)
     pulled = None
     if plan.fetch:
         pulled = _pull_for_report(store, plan, args)
@@ -96,6 +101,8 @@ def run_report(args: argparse.Namespace) -> int:
         problem = pulled.problem()
         if problem is not None:
             print(f"error: report {plan.report_date} not written: {problem}", file=sys.stderr)
+            if not pulled.every_source_failed:
+                _say_what_the_store_holds(store, window)
             return EXIT_NO_DATA
     elif plan.demo is not None and not store.has_data("liquidations"):
         for result in write_demo(store, plan.demo["scenario"], plan.demo["seed"]).values():
@@ -104,7 +111,19 @@ def run_report(args: argparse.Namespace) -> int:
         store, plan.interval, plan.start, plan.end, plan.exchanges, plan.symbols
     )
     log.info("bars for the window: %s", built)
+    if aggregate.load_bars(store, plan.start, plan.end, plan.exchanges, plan.symbols,
+                           plan.interval, precedence=()).empty:  # fmt: skip
+        _say_what_the_store_holds(store, window)
     return render(plan, pulled.as_json() if pulled is not None else None)
+
+
+def _say_what_the_store_holds(store: Store, window: Window) -> None:
+    """The NO DATA lines (:func:`helpers.inventory.no_data_lines`) on stderr, the first as a
+    warning: what the window asked for, what the store holds and what to change."""
+    first, *rest = no_data_lines(store, window)
+    print(f"warning: {first}", file=sys.stderr)
+    for line in rest:
+        print(f"  {line}", file=sys.stderr)
 
 
 def _pull_for_report(store: Store, plan: ReportPlan, args: argparse.Namespace) -> PullReport:

@@ -16,6 +16,7 @@ from helpers.dataset import Dataset
 from helpers.metrics.figures import num_or_none, rows_of_base
 from helpers.metrics.parameters import ClusterParameters
 from helpers.present import KeyFigure
+from helpers.venues import market_name
 
 if TYPE_CHECKING:
     from helpers.metrics.liquidation_map import Exposure
@@ -42,6 +43,12 @@ class ClusterResult:
     exposure: Exposure | None
     model: str
     break_depth: float
+
+    @property
+    def reference_name(self) -> str | None:
+        """The price path's venue as a page names it (``binanceusdm`` -> "Binance USD-M");
+        ``reference`` keeps the ccxt id."""
+        return None if self.reference is None else market_name(self.reference)
 
 
 def cluster_analysis(
@@ -135,7 +142,9 @@ def cluster_figures(r: ClusterResult) -> list[KeyFigure]:
     ex = r.exposure
     return [
         KeyFigure("base", r.base, "", "Asset analysed", "info"),
-        KeyFigure("last_price", r.last_price, "USD", f"Last price ({r.reference})", "realised"),
+        KeyFigure(
+            "last_price", r.last_price, "USD", f"Last price ({r.reference_name})", "realised"
+        ),
         KeyFigure(
             "realised_long_usd",
             total_long,

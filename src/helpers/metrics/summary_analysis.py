@@ -17,6 +17,7 @@ from helpers.metrics.marketmap_analysis import MarketResult, market_figures
 from helpers.metrics.outlook_analysis import OutlookResult, outlook_figures
 from helpers.metrics.venues_analysis import VenueResult, top_venue, venue_figures
 from helpers.present import KeyFigure
+from helpers.venues import display_name
 
 LONG_HEAVY = 0.6
 """Long dominance above which the brief calls liquidations long-heavy (below 1 - this:
@@ -56,15 +57,17 @@ def final_thoughts(
         )
     if imb.headline is not None:
         bullets.append(f"The worst bar saw {imb.headline.text()}.")
-    name, usd = top_venue(ven.totals, "long_usd")
-    if name is not None:
+    top_id, usd = top_venue(ven.totals, "long_usd")
+    if top_id is not None:
+        name = display_name(top_id)
         top2 = ven.totals["long_share"].dropna().nlargest(2)
         if len(top2) < 2:
             bullets.append(f"{name} is the only venue with long liquidations ({fmt_usd(usd)}).")
         else:
+            both = ", ".join(display_name(str(v)) for v in top2.index)
             bullets.append(
                 f"{name} carried the most longs ({fmt_usd(usd)}, {fmt_pct(top2.iloc[0])}); the "
-                f"top two venues ({', '.join(top2.index)}) carried {fmt_pct(top2.sum())}."
+                f"top two venues ({both}) carried {fmt_pct(top2.sum())}."
             )
     ln = mkt.lines
     if ln.n:

@@ -14,6 +14,7 @@ from matplotlib.patches import Rectangle
 from helpers.plots import style
 from helpers.plots.clusters import shade_missing
 from helpers.timegrid import Window, interval_timedelta
+from helpers.venues import market_name
 
 STRESS_COLOR = "#ff7f0e"
 REGIME_COLORS = {
@@ -190,6 +191,8 @@ def plot_funding(
     window: Window,
 ) -> Figure:
     """Funding annualised (simple), one line per venue (and symbol); gaps break the line.
+    Lines are labelled by :func:`helpers.venues.market_name` (a rate is per market, never
+    summed over a family); their ``gid`` keeps the ccxt id.
 
     ``funding`` is :func:`helpers.metrics.outlook.annualised_funding`. A gap longer than 1.5 funding
     periods is drawn as a break, not interpolated. Positive: longs pay shorts.
@@ -198,7 +201,8 @@ def plot_funding(
     ax = fig.subplots()
     several_symbols = bool(funding.groupby("exchange")["symbol"].nunique().gt(1).any())
     for (exchange, symbol), rows in funding.groupby(["exchange", "symbol"], sort=True):
-        name = f"{exchange} {symbol}" if several_symbols else str(exchange)
+        key = f"{exchange} {symbol}" if several_symbols else str(exchange)
+        venue = market_name(str(exchange))
         line = _with_gaps(rows)
         ax.plot(
             line["ts"],
@@ -206,8 +210,8 @@ def plot_funding(
             marker="o",
             ms=3,
             lw=1.2,
-            label=name,
-            gid=f"funding:{name}",
+            label=f"{venue} {symbol}" if several_symbols else venue,
+            gid=f"funding:{key}",
         )
     ax.axhline(0, color="black", lw=0.8)
     style.percent_axis(ax, decimals=0)

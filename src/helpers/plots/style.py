@@ -14,8 +14,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from helpers.precedence import source_name
 from helpers.timegrid import SIMULATED_SOURCE, Window
 from helpers.units import fmt_usd
+from helpers.venues import market_name
 
 __all__ = ["fmt_usd"]
 
@@ -48,27 +50,35 @@ def window_label(start: pd.Timestamp | str, end: pd.Timestamp | str) -> str:
 
 
 def venues_label(exchanges: Iterable[str] | None) -> str:
-    ex = sorted(exchanges or [])
-    if not ex:
+    """The selection as analysts name it (``binanceusdm, okx`` -> "Binance USD-M, OKX",
+    :func:`helpers.venues.market_name`); "all venues" for None; a count beyond four."""
+    return _names_label(market_name(str(e)) for e in exchanges or [])
+
+
+def _names_label(names: Iterable[str]) -> str:
+    shown = sorted(set(names))
+    if not shown:
         return "all venues"
-    return ", ".join(ex) if len(ex) <= 4 else f"{len(ex)} venues"
+    return ", ".join(shown) if len(shown) <= 4 else f"{len(shown)} venues"
 
 
 def sources_label(sources: Iterable[str]) -> str:
+    """``source: Coinalyze, exchange REST history`` (:func:`helpers.precedence.source_name`),
+    "SIMULATED (demo)" for the simulator alone, "no data" for none."""
     s = sorted({str(x) for x in sources})
-    return (
-        "SIMULATED (demo)"
-        if s == [SIMULATED_SOURCE]
-        else ("source: " + ", ".join(s) if s else "no data")
-    )
+    if s == [SIMULATED_SOURCE]:
+        return "SIMULATED (demo)"
+    names = sorted({source_name(x) for x in s})
+    return "source: " + ", ".join(names) if names else "no data"
 
 
 def figure_title(what: str, window: Window, venues: Iterable[str] | None = None) -> str:
-    """Two-line title: what is shown, then window, venues (``window.exchanges`` unless
-    ``venues`` names what the figure covers instead) and source."""
-    shown = window.exchanges if venues is None else venues
+    """Two-line title: what is shown, then window, venues (``window.exchanges`` by name,
+    :func:`venues_label`, unless ``venues`` gives the text of what the figure covers
+    instead) and source."""
+    shown = venues_label(window.exchanges) if venues is None else _names_label(venues)
     where = " | ".join(
-        (window_label(window.start, window.end), venues_label(shown), sources_label(window.sources))
+        (window_label(window.start, window.end), shown, sources_label(window.sources))
     )
     return f"{what}\n{where}"
 

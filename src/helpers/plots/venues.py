@@ -4,6 +4,9 @@ coverage strip where missing bars look different from bars with zero liquidation
 Inputs are the tables of :mod:`helpers.metrics.venues`. Money in US dollars (axes in $M),
 shares in %,
 time as bar OPEN times in UTC. A venue without data is labelled "no data", never drawn as 0.
+Venues are labelled as analysts name them (:func:`helpers.venues.market_name`: a family id
+``binance`` is "Binance", a ccxt id ``binanceusdm`` "Binance USD-M"), never by ccxt ids;
+artists' ``gid`` keep the ids.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from helpers.plots.imbalance import (
 )
 from helpers.plots.style import finish_figure
 from helpers.timegrid import Window
+from helpers.venues import market_name
 
 NO_DATA = "no data"
 ZERO_COLOR = "white"
@@ -68,7 +72,7 @@ def _grouped_long_short(ax: Axes, totals: pd.DataFrame, title: str) -> None:
         )
     partial = totals["observed_bars"] < totals["bars"]
     labels = [
-        f"{v}\n({o} of {b} bars)" if p else v
+        f"{market_name(str(v))}\n({o} of {b} bars)" if p else market_name(str(v))
         for v, o, b, p in zip(venues, totals["observed_bars"], totals["bars"], partial, strict=True)
     ]
     ax.set_xticks(x, labels)
@@ -118,7 +122,7 @@ def plot_venue_shares(
     for j, venue in enumerate(totals.index):
         shares = [totals.loc[venue, col] for _, col in rows]
         if all(pd.isna(s) for s in shares):
-            ax.barh([0], [0], color=MISSING_COLOR, label=f"{venue} ({NO_DATA})")
+            ax.barh([0], [0], color=MISSING_COLOR, label=f"{market_name(venue)} ({NO_DATA})")
             continue
         lefts = [float(totals[col].iloc[:j].fillna(0).sum()) for _, col in rows]
         widths = [0.0 if pd.isna(s) else float(s) for s in shares]
@@ -127,7 +131,7 @@ def plot_venue_shares(
             widths,
             left=lefts,
             color=palette(j % 10),
-            label=venue,
+            label=market_name(venue),
             gid=f"share:{venue}",
         )
         for rect, w in zip(bars, widths, strict=True):
@@ -210,7 +214,7 @@ def plot_coverage_strip(
                         gid="gap",
                     )
                 )
-    ax.set_yticks(y_edges[:-1] + 0.5, venues)
+    ax.set_yticks(y_edges[:-1] + 0.5, [market_name(str(v)) for v in venues])
     ax.set_ylim(0, max(len(venues), 1))
     ax.invert_yaxis()
     window_xlim(ax, bar_times(hourly), window.interval)

@@ -64,7 +64,7 @@ class SourceStatus:
 class Held:
     """Liquidation data the store holds for the window on one venue: ``events`` (rows of
     ``liquidations``, any source) and ``bars`` (rows of ``liquidation_bars`` of the window's
-    interval, any source)."""
+    interval or of a finer one that rolls up to it, any source)."""
 
     events: int = 0
     bars: int = 0
@@ -126,7 +126,7 @@ class PullReport:
         parts = []
         for ex, h in sorted(self.held.items()):
             bits = [f"{h.events} events"] if h.events else []
-            bits += [f"{h.bars} {self.window.interval} bars"] if h.bars else []
+            bits += [f"{h.bars} bars of {self.window.interval} or finer"] if h.bars else []
             if bits:
                 parts.append(f"{ex} {' + '.join(bits)}")
         return "liquidation data held for the window: " + (", ".join(parts) or "none")

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from helpers.pull.status import Held, SourceStatus
+from helpers.rollup import finer_intervals
 from helpers.sources.live import source_label
 from helpers.store import Store
 from helpers.timegrid import Window
@@ -66,8 +67,12 @@ def collector_status(store: Store, window: Window) -> SourceStatus:
 
 
 def held(store: Store, window: Window) -> dict[str, Held]:
-    """Per venue: liquidation events (any source) and bars of the window's interval (any
-    source) the store holds for the window."""
+    """Per venue: liquidation events (any source) and bars (any source) the store holds for
+    the window, bars of its interval or of a finer one that rolls up to it
+    (:mod:`helpers.rollup`)."""
     events = count_by_exchange(store, "liquidations", window)
-    bars = count_by_exchange(store, "liquidation_bars", window, "interval = ?", (window.interval,))
+    intervals = [window.interval, *finer_intervals(window.interval)]
+    bars = count_by_exchange(
+        store, "liquidation_bars", window, "list_contains(?, interval)", (intervals,)
+    )
     return {ex: Held(events.get(ex, 0), bars.get(ex, 0)) for ex in sorted({*events, *bars})}

@@ -16,7 +16,9 @@ from helpers.metrics.coverage import (
     expected_venues,
     pairs_observed,
 )
+from helpers.metrics.families import family_rows
 from helpers.timegrid import Window
+from helpers.venues import family
 
 __all__ = [
     "WindowTotals",
@@ -44,7 +46,8 @@ def imbalance_table(bars: pd.DataFrame, window: Window) -> pd.DataFrame:
       bar is missing.
     * ``venues_reporting``: venues with at least one row in the bar; ``venues_expected``: the
       window's ``exchanges`` (or every venue with a row of its interval anywhere in
-      ``bars`` when None, so a venue silent for the whole window still counts).
+      ``bars`` when None, so a venue silent for the whole window still counts). A venue is
+      a family (:mod:`helpers.metrics.families`): Binance USD-M and COIN-M count once.
     * ``pairs_reporting``: (venue, symbol) pairs observed in the bar, a family aggregate
       standing in for its family's contracts (:func:`helpers.metrics.coverage.pairs_observed`);
       ``pairs_expected``: :func:`helpers.metrics.coverage.expected_pairs` of the window's
@@ -54,13 +57,17 @@ def imbalance_table(bars: pd.DataFrame, window: Window) -> pd.DataFrame:
     """
     grid = window.grid()
     rows = bars_in_window(bars, window)
-    expected = len(expected_venues(bars, window.exchanges, window.interval))
+    expected = len({family(v) for v in expected_venues(bars, window.exchanges, window.interval)})
     pairs = expected_pairs(bars, window.exchanges, window.symbols, window.interval)
     pairs_reporting = pairs_observed(bars, window, pairs).sum(axis=1).astype("int64")
-    by_ts = rows.groupby("ts", sort=True).agg(
-        long_usd=("long_usd", "sum"),
-        short_usd=("short_usd", "sum"),
-        venues_reporting=("exchange", "nunique"),
+    by_ts = (
+        family_rows(rows)
+        .groupby("ts", sort=True)
+        .agg(
+            long_usd=("long_usd", "sum"),
+            short_usd=("short_usd", "sum"),
+            venues_reporting=("exchange", "nunique"),
+        )
     )
     out = by_ts.reindex(grid)
     out.index.name = "ts"

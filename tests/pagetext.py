@@ -1,0 +1,35 @@
+"""The text a reader sees on a rendered report page: every text node outside ``<style>``,
+``<script>`` and ``<head>``, without tags or attributes (ids in ``data-*`` attributes and
+CSS are not on the page for a reader)."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+_HIDDEN = {"style", "script", "head", "title"}
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self.hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden and data.strip():
+            self.parts.append(data.strip())
+
+
+def visible_text(page: str) -> str:
+    """The page's visible text, one text node per line."""
+    parser = _Text()
+    parser.feed(page)
+    return "\n".join(parser.parts)
