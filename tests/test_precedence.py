@@ -302,3 +302,22 @@ def test_real_binance_days_from_two_vendors_counted_once(realdata, tmp_path):
     assert len(people) == 30 and set(people["source"]) == {coinalyze.SOURCE_APPROX}
     shares = source_shares(flipped, by=("exchange",)).set_index(["exchange", "source"])
     assert shares.loc[("binance", "coinglass"), "share"] == 1.0
+
+
+def test_one_contract_under_two_ids_of_its_family_is_kept_once() -> None:
+    """ccxt's ``binance`` class and ``binanceusdm`` name the same USD-M contract
+    ``BTC/USDT:USDT``: a store holding it under both ids counts each bar once."""
+    from factories import liquidation_bars
+
+    from helpers.precedence import one_source_per_bar
+
+    rows = [(0, "binance", 5.0, 1.0), (0, "binanceusdm", 5.0, 1.0), (1, "binanceusdm", 7.0, 2.0)]
+    kept = one_source_per_bar(liquidation_bars(rows, source="coinalyze"))
+    assert kept["long_usd"].tolist() == [5.0, 7.0]
+    assert kept["short_usd"].sum() == 3.0
+    # different contracts of one family (USD-M and COIN-M) are both kept
+    both = [
+        (0, "binanceusdm", 5.0, 1.0, "BTC/USDT:USDT"),
+        (0, "binancecoinm", 2.0, 0.0, "BTC/USD:BTC"),
+    ]
+    assert one_source_per_bar(liquidation_bars(both, source="coinalyze"))["long_usd"].sum() == 7.0

@@ -6,10 +6,12 @@ vendor's FAMILY AGGREGATE (CoinGlass "Binance" BTC, every Binance futures market
 one row, :mod:`helpers.venues`). Adding them would count the same liquidations twice, so
 loading keeps exactly one source for each piece of the market in each bar:
 
-1. **Per contract and bar.** For each (``exchange``, ``symbol``, ``ts``) the row of the
+1. **Per contract and bar.** For each (venue family, ``symbol``, ``ts``) the row of the
    highest-precedence source that observed that bar is kept and every other source's row
    dropped. The choice is made bar by bar: where recorded events cover two hours of a day a
    vendor covers whole, those two hours come from the events and the rest from the vendor.
+   A contract stored under two ccxt ids of one family (``binance`` and ``binanceusdm``, both
+   ``BTC/USDT:USDT``) is one contract: one of its rows is kept, never both.
 2. **Per family and bar.** For each (``base``, ``ts``) a family aggregate and the contracts
    of the family it covers are never both kept. The side whose best source ranks higher
    wins the bar: the aggregate when its source outranks every source of the family's
@@ -37,7 +39,7 @@ from fnmatch import fnmatchcase
 import pandas as pd
 
 from helpers.config import DEFAULT_PRECEDENCE
-from helpers.venues import covered_families, is_family_aggregate
+from helpers.venues import covered_families, family, is_family_aggregate
 
 __all__ = [
     "DEFAULT_PRECEDENCE",
@@ -48,7 +50,10 @@ __all__ = [
 ]
 
 _BAR = ["interval", "base", "ts"]
-_CONTRACT = ["ts", "interval", "exchange", "symbol"]
+_CONTRACT = ["ts", "interval", "_family", "symbol"]
+"""One contract in one bar: a unified symbol within a venue FAMILY, so the same contract
+stored under two ccxt ids of one family (``binance`` and ``binanceusdm``, both
+``BTC/USDT:USDT``) is one contract, kept once."""
 
 
 SOURCE_NAMES: tuple[tuple[str, str], ...] = (
@@ -96,10 +101,15 @@ def one_source_per_bar(
     if bars.empty:
         return bars.reset_index(drop=True)
     ranks = {s: source_rank(str(s), precedence) for s in bars["source"].dropna().unique()}
-    ranked = bars.assign(_rank=bars["source"].map(ranks).astype("int64"))
+    families = {e: family(str(e)) for e in bars["exchange"].unique()}
+    ranked = bars.assign(
+        _rank=bars["source"].map(ranks).astype("int64"),
+        _family=bars["exchange"].map(families),
+    )
     ranked = ranked.sort_values(["_rank", "source"], kind="stable")
     kept = _one_side_per_family(ranked.drop_duplicates(_CONTRACT, keep="first"))
-    out = kept.drop(columns="_rank").sort_values(["ts", "exchange", "symbol"], kind="stable")
+    out = kept.drop(columns=["_rank", "_family"])
+    out = out.sort_values(["ts", "exchange", "symbol"], kind="stable")
     return out.reset_index(drop=True)
 
 
