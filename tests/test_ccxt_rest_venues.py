@@ -193,8 +193,9 @@ def test_bybit_interrupted_run_resumes_without_gaps(
     tmp_path: Path, bybit: BybitDerivatives, capsys: Any
 ) -> None:
     entry = venue_entry(bybit, [LINEAR], ["ohlcv"])
-    # two good pages (the newest first: hours 43-47, then 38-42), then the venue fails
-    bybit.venue.fail("/v5/market/kline", None, None, 500, 502)
+    # two good pages (the newest first: hours 43-47, then 38-42), then the venue fails for
+    # longer than the 3 attempts (a 5xx is retried whatever class ccxt raises for it)
+    bybit.venue.fail("/v5/market/kline", None, None, 500, 502, 503)
     code, out = fetch(tmp_path, {"bybit": entry}, 0, 48, capsys)
     assert code == 1 and "FAILED ohlcv bybit BTC/USDT:USDT" in out
     assert list(read(tmp_path, "ohlcv", LINEAR)["ts"]) == hours(48)[38:]

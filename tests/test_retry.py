@@ -37,14 +37,16 @@ def test_retry_after_header_forms():
     assert 25 <= retry_after_seconds(later) <= 30
 
 
-def test_wait_honours_retry_after_but_never_shortens_backoff_or_exceeds_the_cap():
-    wait = _wait(RetryPolicy(attempts=5, base_delay=1.0, max_delay=60.0))
+def test_wait_honours_retry_after_never_shorter_than_backoff_and_past_its_cap_to_max_wait():
+    wait = _wait(RetryPolicy(attempts=5, base_delay=1.0, max_delay=60.0, max_wait=300.0))
     # attempt 3: exponential backoff 1 * 2**2 = 4 s
     plain = _State(3, _Outcome(TransientHTTPError(503, "/x")))
     assert wait(plain) == 4.0
     assert wait(_State(3, _Outcome(TransientHTTPError(429, "/x", retry_after=20)))) == 20.0
     assert wait(_State(3, _Outcome(TransientHTTPError(429, "/x", retry_after=1)))) == 4.0
-    assert wait(_State(3, _Outcome(TransientHTTPError(429, "/x", retry_after=600)))) == 60.0
+    # the server knows best past the 60 s backoff cap, up to max_wait (longer: RateLimitBan)
+    assert wait(_State(3, _Outcome(TransientHTTPError(429, "/x", retry_after=200)))) == 200.0
+    assert wait(_State(3, _Outcome(TransientHTTPError(429, "/x", retry_after=600)))) == 300.0
 
 
 def test_rate_limited_call_succeeds_after_retrying():

@@ -5,7 +5,8 @@ parsers (``binance.py`` fetch_markets/parse_ohlcv/parse_funding_rate_history/
 parse_open_interest, ``gate.py`` parse_contract_market/parse_liquidation); the numbers are
 invented. Each server records the requests it answered and can inject faults: an HTTP
 status (429, 418, 5xx), a stall longer than the client's timeout, an HTML page or truncated
-JSON with HTTP 200.
+JSON with HTTP 200, or a venue's own answer (a :class:`~servers.rate_limit_replies.Reply`:
+status, JSON body and headers).
 
 Point ccxt at a server through the sources config::
 
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from servers.rate_limit_replies import Reply
 
 HOUR_MS = 3_600_000
 Query = dict[str, str]
@@ -55,7 +58,8 @@ class HttpVenue:
 
     def fail(self, path: str, *faults: Any) -> None:
         """Answer the next requests to ``path`` with ``faults`` in order: an int status,
-        ``"timeout"`` (stall), ``"html"`` or ``"truncated"`` (HTTP 200 junk)."""
+        ``"timeout"`` (stall), ``"html"`` or ``"truncated"`` (HTTP 200 junk), a
+        :class:`Reply`, or ``None`` (the normal answer)."""
         self.faults.setdefault(path, deque()).extend(faults)
 
     def fail_always(self, path: str, fault: Any) -> None:
@@ -117,6 +121,8 @@ class HttpVenue:
             elif fault == "truncated":
                 body = json.dumps(self._payload(parts.path, query))
                 self._send(h, 200, "application/json", body[: max(1, len(body) // 2)])
+            elif isinstance(fault, Reply):
+                self._send(h, fault.status, fault.content_type, fault.text(), fault.headers)
             elif isinstance(fault, int):
                 error = {"msg": f"injected HTTP {fault}"}
                 if fault in (418, 429):
@@ -134,9 +140,17 @@ class HttpVenue:
         return self.routes[path](query) if path in self.routes else {}
 
     @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, ctype: str, body: str) -> None:
+    def _send(
+        h: BaseHTTPRequestHandler,
+        status: int,
+        ctype: str,
+        body: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = body.encode()
         h.send_response(status)
+        for name, value in (headers or {}).items():
+            h.send_header(name, value)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()

@@ -46,7 +46,9 @@ def run_fetch(args: argparse.Namespace) -> int:
     )
     o.check_window(start, end)
     policy = RetryPolicy(
-        attempts=o.check_retries(args.retries) + 1, base_delay=max(0.0, args.backoff)
+        attempts=o.check_retries(args.retries) + 1,
+        base_delay=max(0.0, args.backoff),
+        max_wait=max(0.0, args.max_wait),
     )
     summary = ccxt_rest.fetch_window(
         o.real_store(args.data_dir),

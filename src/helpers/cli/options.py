@@ -4,7 +4,9 @@
 * ``--start`` / ``--end``: an ISO 8601 time parsed by :func:`time_arg` (no offset = UTC); the
   window is half-open, ``start <= ts < end``; :func:`check_window` refuses ``end <= start``.
 * ``--retries N``: retries AFTER the first attempt of a failed request (``0``: try once),
-  ``--backoff S``: the first retry wait in seconds, doubling; ``--timeout S`` per request.
+  ``--backoff S``: the first retry wait in seconds, doubling; ``--timeout S`` per request;
+  ``--max-wait S``: the longest wait a server may ask for (``Retry-After``, a ban's end)
+  before a request fails instead, saying until when.
 * List options (``--exchanges``, ``--symbols``, ``--tables``) are comma-separated.
 * Commands that write real data open the store with :func:`real_store`: a store holding
   simulated rows is one line, exit 2, before any request is made.
@@ -23,6 +25,7 @@ from helpers.timegrid import to_utc
 
 DEFAULT_RETRIES = 5
 DEFAULT_BACKOFF_S = 1.0
+DEFAULT_MAX_WAIT_S = 300.0
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -57,6 +60,13 @@ def add_retries(p: argparse.ArgumentParser, what: str = "request") -> None:
         type=float,
         default=DEFAULT_BACKOFF_S,
         help="first retry wait in seconds, doubling (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-wait",
+        type=float,
+        default=DEFAULT_MAX_WAIT_S,
+        help="longest wait in seconds a rate-limited server may ask for (Retry-After, an IP "
+        "ban's end); a longer one fails at once, saying until when (default: %(default)s)",
     )
 
 

@@ -46,7 +46,9 @@ def run_pull(args: argparse.Namespace) -> int:
         interval=args.interval or config.interval,
     )
     policy = RetryPolicy(
-        attempts=o.check_retries(args.retries) + 1, base_delay=max(0.0, args.backoff)
+        attempts=o.check_retries(args.retries) + 1,
+        base_delay=max(0.0, args.backoff),
+        max_wait=max(0.0, args.max_wait),
     )
     report = pull_window(
         o.real_store(args.data_dir),

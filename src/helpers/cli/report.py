@@ -135,5 +135,9 @@ def _pull_for_report(store: Store, plan: ReportPlan, args: argparse.Namespace) -
         load_config(plan.config),
         Window.of(plan.start, plan.end, plan.exchanges, plan.symbols, plan.interval),
         now=pd.Timestamp.now(tz="UTC"),
-        policy=RetryPolicy(attempts=retries + 1, base_delay=backoff),
+        policy=RetryPolicy(
+            attempts=retries + 1,
+            base_delay=backoff,
+            max_wait=max(0.0, getattr(args, "max_wait", o.DEFAULT_MAX_WAIT_S)),
+        ),
     )

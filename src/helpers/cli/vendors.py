@@ -26,6 +26,7 @@ def _client(name: str, args: argparse.Namespace, key: str | None = None) -> Json
         retries=o.check_retries(args.retries),
         backoff=args.backoff,
         secrets=(key,) if key else (),
+        max_wait=getattr(args, "max_wait", o.DEFAULT_MAX_WAIT_S),
     )
 
 

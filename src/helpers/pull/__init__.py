@@ -83,6 +83,7 @@ def pull_window(
             backoff=policy.base_delay,
             max_backoff=policy.max_delay,
             secrets=secrets,
+            max_wait=policy.max_wait,
         )
 
     rest = pull_rest(store, config, window, coins, policy)

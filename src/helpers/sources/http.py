@@ -14,6 +14,7 @@ import requests
 from helpers.errors import UserError
 from helpers.sources.retry import (
     JunkResponse,
+    RateLimitBan,
     RetriesExhausted,
     RetryPolicy,
     TransientHTTPError,
@@ -32,7 +33,8 @@ class JsonClient:
 
     When the retries run out the failure becomes one :class:`UserError` line naming the
     service, the URL path and the last problem. A non-retryable status (401, 403, 404...)
-    fails at once."""
+    fails at once, and so does a ``Retry-After`` longer than ``max_wait`` seconds (the line
+    says until when)."""
 
     def __init__(
         self,
@@ -43,10 +45,13 @@ class JsonClient:
         max_backoff: float = 60.0,
         secrets: Iterable[str] = (),
         session: requests.Session | None = None,
+        max_wait: float = RetryPolicy.max_wait,
     ) -> None:
         self.name = name
         self.timeout = timeout
-        self.policy = RetryPolicy(attempts=retries + 1, base_delay=backoff, max_delay=max_backoff)
+        self.policy = RetryPolicy(
+            attempts=retries + 1, base_delay=backoff, max_delay=max_backoff, max_wait=max_wait
+        )
         self.secrets = tuple(s for s in secrets if s)
         self.session = session or requests.Session()
 
@@ -96,6 +101,8 @@ class JsonClient:
         except RetriesExhausted as exc:
             last = self.redact(f"{type(exc.last).__name__}: {exc.last}")
             raise UserError(f"{where} failed after {exc.attempts} attempts; {last}") from None
+        except RateLimitBan as exc:
+            raise UserError(self.redact(str(exc))) from None
 
     def get_json(
         self,

@@ -8,6 +8,10 @@ Liquidation rules (the wire format, which raw field carries the side and whether
 ORDER or the POSITION side, and the size unit when markets are not loaded) are read by
 :mod:`helpers.sources.normalize`, whose parsers are keyed by format name, not by venue.
 
+A third kind, rate-limit answers (``rate_limits``: the codes and messages that mean "slow
+down" or "overloaded", the headers and body texts that say until when), is read by
+:mod:`helpers.sources.rate_limits`.
+
 Times are epoch milliseconds; page sizes are rows per request (a larger ``limit`` is refused
 by the venue, not truncated, so these are its documented maxima). Sides are the liquidated
 POSITION: ``long`` = a long position force-closed (a forced sell).
@@ -85,6 +89,29 @@ class SideField:
 
 
 @dataclass(frozen=True)
+class RateLimitRules:
+    """How a venue says "slow down" or "overloaded, come back later", whatever ccxt class and
+    HTTP status its answer arrives with (sources in ``docs/venue-rules.md``, "Rate limits and
+    bans"). Read by :mod:`helpers.sources.rate_limits`."""
+
+    codes: tuple[str, ...] = ()
+    """Error codes, labels or messages, each matched as a whole JSON value in the error body
+    (``"code":-1003``, ``"label":"TOO_MANY_REQUESTS"``, ``["error",11010,...]``)."""
+    messages: tuple[str, ...] = ()
+    """Fragments matched case-insensitively anywhere in the error text (a plain-text or HTML
+    answer, or a message that carries a time)."""
+    reset_headers: tuple[str, ...] = ()
+    """Response headers holding the epoch time (seconds or milliseconds) the limit resets;
+    read only on a rate-limit answer."""
+    ban_until: str | None = None
+    """A regular expression whose first group is the epoch time (seconds or milliseconds) a
+    ban ends, searched in the error text."""
+    ban_seconds: Mapping[int, float] = field(default_factory=dict)
+    """HTTP status -> the shortest ban (seconds) the venue documents for it, for an answer that
+    carries no time of its own."""
+
+
+@dataclass(frozen=True)
 class VenueQuirks:
     """One venue's quirks; the defaults are ccxt's ordinary behaviour and no verified
     liquidation rule."""
@@ -125,6 +152,8 @@ class VenueQuirks:
     """USD per contract of an inverse (coin-margined) liquidation quantity without markets:
     1.0 for Bybit (``v`` in USD); None elsewhere (Binance COIN-M 100 or 10 USD, OKX and HTX
     100 USD: from the market)."""
+    rate_limits: RateLimitRules = field(default_factory=RateLimitRules)
+    """The venue's "slow down" answers and where it says until when (:class:`RateLimitRules`)."""
 
     def page_limit(self, table: str) -> int:
         return self.page_limits.get(table, PAGE_LIMITS[table])
@@ -134,6 +163,9 @@ _BINANCE = VenueQuirks(
     liquidation_format="binance_force_order",
     liquidation_side=(SideField(("S",), "order"),),
     linear_contract_size=1.0,
+    rate_limits=RateLimitRules(
+        codes=("-1003", "-1008", "-1015"), ban_until=r"banned until (\d{10,13})"
+    ),
 )
 _GATE = VenueQuirks(
     page_limits={"liquidations": 1000},
@@ -143,12 +175,18 @@ _GATE = VenueQuirks(
     oi_value_in_usd=True,
     liquidation_format="gate_liq_orders",
     liquidation_side=(SideField(("size",), "position_sign"),),
+    rate_limits=RateLimitRules(
+        codes=("TOO_MANY_REQUESTS",), reset_headers=("x-gate-ratelimit-reset-timestamp",)
+    ),
 )
 _HTX_LIQUIDATIONS = VenueQuirks(
     liquidation_format="htx_liquidation_orders",
     liquidation_side=(
         SideField(("position_side",), "position"),
         SideField(("direction", "side"), "order"),
+    ),
+    rate_limits=RateLimitRules(
+        codes=("base-request-exceed-frequency-limit", "rate-too-many-requests", "request limit")
     ),
 )
 
@@ -163,6 +201,7 @@ VENUES: Mapping[str, VenueQuirks] = {
         live_stream="all_swaps",
         liquidation_format="okx_liquidation_orders",
         liquidation_side=(SideField(("posSide",), "position"), SideField(("side",), "order")),
+        rate_limits=RateLimitRules(codes=("50011", "50061", "50013")),
     ),
     "bybit": VenueQuirks(
         page_limits={"funding": 200, "open_interest": 200},
@@ -172,6 +211,12 @@ VENUES: Mapping[str, VenueQuirks] = {
         liquidation_side=(SideField(("S", "side"), "position_buy_sell"),),
         linear_contract_size=1.0,
         inverse_contract_usd=1.0,
+        rate_limits=RateLimitRules(
+            codes=("10006", "10018", "10016"),
+            messages=("access too frequent",),
+            reset_headers=("x-bapi-limit-reset-timestamp",),
+            ban_seconds={403: 600.0},
+        ),
     ),
     "gate": _GATE,
     "gateio": _GATE,
@@ -187,17 +232,33 @@ VENUES: Mapping[str, VenueQuirks] = {
         liquidation_format="bitfinex_liquidations_hist",
         liquidation_side=(SideField(("AMOUNT",), "position_sign"),),
         linear_contract_size=1.0,
+        rate_limits=RateLimitRules(codes=("ERR_RATE_LIMIT", "11010")),
     ),
     "deribit": VenueQuirks(
         page_limits={"liquidations": 100},
         liquidation_request="search_back",
         liquidation_format="deribit_settlements",
+        rate_limits=RateLimitRules(codes=("10028",)),
     ),
     "hyperliquid": VenueQuirks(
         liquidation_format="hyperliquid_fills",
         liquidation_side=(SideField(("side",), "order"),),
         linear_contract_size=1.0,
     ),
+    "bitget": VenueQuirks(
+        rate_limits=RateLimitRules(codes=("429", "1001", "30014", "30026", "50009"))
+    ),
+    "bitmex": VenueQuirks(
+        rate_limits=RateLimitRules(reset_headers=("x-ratelimit-reset",), ban_seconds={403: 3600.0})
+    ),
+    "kraken": VenueQuirks(
+        rate_limits=RateLimitRules(
+            codes=("EAPI:Rate limit exceeded", "EGeneral:Too many requests"),
+            messages=("Throttled",),
+            ban_until=r"Throttled: ?\[?(\d{10,13})",
+        )
+    ),
+    "krakenfutures": VenueQuirks(rate_limits=RateLimitRules(codes=("apiLimitExceeded",))),
 }
 """Every venue with a quirk, by ccxt id; any other venue gets :class:`VenueQuirks` defaults."""
 

@@ -19,7 +19,11 @@ without gaps; the store drops duplicates on its keys.
 Responses are checked before anything is stored: an HTTP 200 whose body is not JSON (an
 HTML page, truncated JSON), a payload that is not a list, or rows without timestamps or
 prices are rejected (retried, then reported), never stored. Transient failures (429, 418,
-5xx, timeouts) are retried with exponential backoff (:mod:`helpers.sources.retry`).
+5xx, timeouts, and each venue's own rate-limit codes whatever class ccxt raises for them) are
+retried with exponential backoff, or after the wait the answer asks for (``Retry-After``, a
+reset header, a ban's end); a venue banning for longer than ``--max-wait`` fails at once and
+is not asked again in that run (:mod:`helpers.sources.retry`,
+:mod:`helpers.sources.rate_limits`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from helpers.sources.rate_limits import LAST_STATUS_ATTR
 from helpers.sources.retry import JunkResponse
 from helpers.sources.venue_rules import ParserFix, quirks
 
@@ -49,7 +50,9 @@ def install_response_check(exchange: Any) -> None:
     * ccxt's since-filters drop parsed rows without a timestamp without a word: they now
       raise :class:`JunkResponse` instead;
     * the last JSON body is kept, so an empty result can be told apart from a payload of the
-      wrong shape (see :func:`check_empty_payload`).
+      wrong shape (see :func:`check_empty_payload`);
+    * the last answer's HTTP status is kept (:func:`helpers.sources.rate_limits.last_status`),
+      so a rate-limit answer is known whatever class ccxt raises for it.
     """
     original = exchange.on_rest_response
     exchange.enableLastJsonResponse = True
@@ -59,6 +62,7 @@ def install_response_check(exchange: Any) -> None:
     ) -> Any:
         body = original(code, reason, url, method, headers, body, *rest)
         status = int(code) if code is not None else 0
+        setattr(exchange, LAST_STATUS_ATTR, status)
         if 200 <= status < 300:
             try:
                 json.loads(body)

@@ -40,7 +40,8 @@ from helpers.sources.ccxt_rest.venue_requests import (
     split_window,
     venue_row_stamps,
 )
-from helpers.sources.retry import JunkResponse, RetryPolicy, call_with_retry
+from helpers.sources.rate_limits import exchange_retry, forget_last_response
+from helpers.sources.retry import JunkResponse, RateLimitBan, RetryPolicy, call_with_retry
 from helpers.sources.venue_rules import quirks
 from helpers.store import Store
 
@@ -70,6 +71,8 @@ class Fetcher:
         self.interval = interval
         self.state = ResumeState(store.root)
         self.summary = Summary()
+        self.bans: dict[str, RateLimitBan] = {}
+        """Venues that asked for a longer wait than the policy allows: not asked again."""
 
     # -- per exchange
     def fetch_exchange(
@@ -87,8 +90,9 @@ class Fetcher:
         install_response_check(exchange)
         install_parser_fixes(exchange)
         try:
-            self._call(exchange.load_markets, what=f"{exchange_id} load_markets")
+            self._call(exchange, exchange.load_markets, what=f"{exchange_id} load_markets")
         except Exception as exc:
+            self._note_ban(exchange_id, exc)
             self.summary.failures.append((f"{exchange_id} markets", _err(exc)))
             return
         wanted = list(symbols) or list(ex_conf.symbols)
@@ -119,6 +123,11 @@ class Fetcher:
             end -= end % interval_ms(interval)
         result = TaskResult(table, ex_id, symbol)
         self.summary.results.append(result)
+        if ex_id in self.bans:
+            until = f"{self.bans[ex_id].until:%Y-%m-%d %H:%M:%S} UTC"
+            why = f"not requested: {ex_id} is rate-limited until {until}"
+            self.summary.failures.append((f"{table} {ex_id} {symbol}", why))
+            return
         segments = self.state.missing(key, start, end)
         if not segments:
             result.note = "already up to date"
@@ -142,6 +151,7 @@ class Fetcher:
         except Exception as exc:
             if isinstance(exc, UserError | KeyboardInterrupt):
                 raise
+            self._note_ban(ex_id, exc)
             self.summary.failures.append((f"{table} {ex_id} {symbol}", _err(exc)))
             log.debug("fetch failed", exc_info=True)
         finally:
@@ -167,8 +177,22 @@ class Fetcher:
         else:
             yield from self._forward_pages(exchange, table, symbol, a, b)
 
-    def _call(self, fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> Any:
-        return call_with_retry(fn, *args, policy=self.policy, what=what, **kwargs)
+    def _call(self, exchange: Any, fn: Callable[..., Any], *args: Any, what: str) -> Any:
+        """``fn(*args)`` retried per the policy, ``exchange``'s rate-limit answers included
+        (:mod:`helpers.sources.rate_limits`); each attempt starts with no last answer."""
+        retry_on, wait_hint = exchange_retry(exchange)
+
+        def attempt() -> Any:
+            forget_last_response(exchange)
+            return fn(*args)
+
+        return call_with_retry(
+            attempt, policy=self.policy, retry_on=retry_on, wait_hint=wait_hint, what=what
+        )
+
+    def _note_ban(self, exchange_id: str, exc: BaseException) -> None:
+        if isinstance(exc, RateLimitBan):
+            self.bans[exchange_id] = exc
 
     def _page_limit(self, exchange_id: str, table: str) -> int:
         override = self.config.exchange(exchange_id).page_limit
@@ -239,12 +263,11 @@ class Fetcher:
             args = (symbol, since, limit, params)
 
         def fetch() -> list[Any]:
-            exchange.last_json_response = None
             rows = check_rows(table, fn(*args), what)
             check_empty_payload(exchange, rows, what)
             return rows
 
-        return self._call(fetch, what=what)
+        return self._call(exchange, fetch, what=what)
 
     def _to_frame(self, exchange: Any, table: str, symbol: str, rows: list[Any]) -> pd.DataFrame:
         ex_id = exchange.id
@@ -327,13 +350,12 @@ class Fetcher:
         what = f"{exchange.id} fetchLiquidations {symbol} {_iso(lo)}..{_iso(hi)}"
 
         def fetch() -> tuple[list[dict[str, Any]], list[int]]:
-            exchange.last_json_response = None
             rows = exchange.fetch_liquidations(symbol, since, limit, params)
             rows = check_rows("liquidations", rows, what)
             check_empty_payload(exchange, rows, what)
             return rows, venue_row_stamps(exchange, rows)
 
-        return self._call(fetch, what=what)
+        return self._call(exchange, fetch, what=what)
 
 
 @dataclass(frozen=True)
