@@ -339,3 +339,19 @@ def test_coinalyze_retry_after_beyond_max_wait_is_one_clear_line() -> None:
     assert time.monotonic() - t0 < 5 and "\n" not in msg
     assert msg.startswith("coinalyze: /v1/liquidation-history: rate-limited until ")
     assert "Retry-After header, 2 h 0 min away" in msg and "key-0123" not in msg
+
+
+def test_a_geo_block_451_is_not_retried(tmp_path: Path, binance: BinanceUsdm, capsys: Any) -> None:
+    # ccxt raises 451 as ExchangeNotAvailable, a NetworkError: waiting never lifts a region block
+    restricted = replies.Reply(
+        451, {"code": 0, "msg": "Service unavailable from a restricted location"}
+    )
+    binance.venue.fail_always("/fapi/v1/klines", restricted)
+    code, out = cli_fetch(tmp_path, {"binanceusdm": entry(binance, ["ohlcv"])}, 12, capsys)
+    assert code == 1
+    assert len(binance.venue.hits("/fapi/v1/klines")) == 1
+    assert "FAILED ohlcv binanceusdm" in out and "451" in out
+    assert not is_transient(
+        ccxt.ExchangeNotAvailable("binance GET https://x 451 Unavailable For Legal Reasons {}")
+    )
+    assert is_transient(ccxt.ExchangeNotAvailable("binance GET https://x 503 Service Unavailable"))

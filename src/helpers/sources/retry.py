@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({418, 429})
+REFUSED_STATUSES = {451: "Unavailable For Legal Reasons"}
+"""Answers that waiting cannot fix: 451 is a venue refusing this machine's location (Binance
+and Bybit send it to restricted regions). ccxt raises it as ``ExchangeNotAvailable``, a
+``NetworkError``, so without this rule it would be retried through every attempt."""
 
 
 class TransientHTTPError(Exception):
@@ -120,6 +124,17 @@ def http_status(exc: BaseException) -> int | None:
     return None
 
 
+def is_refused(exc: BaseException, status: int | None = None) -> bool:
+    """Whether ``exc`` is an answer no retry can fix (:data:`REFUSED_STATUSES`), by the status
+    passed, the one ``exc`` carries, or ccxt's message (``"<id> GET <url> 451 <reason> ..."``)."""
+    if status is None:
+        status = http_status(exc)
+    if status is not None:
+        return status in REFUSED_STATUSES
+    text = str(exc).lower()
+    return any(f"{code} {reason}".lower() in text for code, reason in REFUSED_STATUSES.items())
+
+
 def retry_after_seconds(header: str | None) -> float | None:
     """Seconds to wait from an HTTP ``Retry-After`` header (delta-seconds or an HTTP date);
     None when absent or unreadable."""
@@ -149,7 +164,7 @@ def is_transient(exc: BaseException, venue: str | None = None, status: int | Non
     """Whether ``exc`` is worth retrying; see the module docstring. ``venue`` (a ccxt id) also
     counts that venue's own rate-limit and overload answers, whatever their class;
     ``status`` is the HTTP status of the answer that raised ``exc``, when known."""
-    if isinstance(exc, RateLimitBan):
+    if isinstance(exc, RateLimitBan) or is_refused(exc, status):
         return False
     if venue is not None:
         from helpers.sources.rate_limits import is_rate_limit_answer
