@@ -27,10 +27,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import helpers
 from helpers import files
 from helpers.store import PART_FILE, Store
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(helpers.__file__).resolve().parents[1]
+"""The folder holding the ``helpers`` package this test imported: the writer imports it too."""
 DAY = pd.Timestamp("2025-01-01", tz="UTC")
 
 
