@@ -4,7 +4,8 @@ A bar row means "this venue/symbol was observed during this bar": observed bars 
 liquidations are written as zeros, unobserved bars are not written at all, so metrics can
 tell missing from zero. A venue/symbol counts as observed from the bar of its first event
 to the bar of its last event in the window (or over the whole window when ``full_window``
-is set, as for the simulator), minus every bar that overlaps a recorded gap.
+is set, as for the simulator), minus every bar that overlaps a recorded gap (a gap without
+an ``end`` is still open: every bar from its start on).
 
 The same SQL runs on a pandas frame or on the Parquet store; it is the project's one
 aggregation path, measured against pandas and Polars by ``benchmarks/aggregate.py``.
@@ -64,7 +65,7 @@ FROM grid g LEFT JOIN b USING (ts, exchange, symbol, base, source)
 WHERE NOT EXISTS (
     SELECT 1 FROM gaps_ x
     WHERE x.exchange = g.exchange AND (x.symbol IS NULL OR x.symbol = g.symbol)
-      AND x.start < g.ts + to_seconds($secs::BIGINT) AND x."end" > g.ts
+      AND x.start < g.ts + to_seconds($secs::BIGINT) AND (x."end" IS NULL OR x."end" > g.ts)
 )
 ORDER BY g.ts, g.exchange, g.symbol
 """

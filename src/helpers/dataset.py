@@ -99,9 +99,11 @@ class Dataset:
         return self._read("funding")
 
     def gaps(self) -> pd.DataFrame:
-        """Recorded outages that overlap the window (any table)."""
+        """Recorded outages that overlap the window (any table); one without an ``end`` is
+        still open."""
         gaps = self.store.read("gaps", end=self.end, exchanges=self.exchanges)
-        return gaps[gaps["end"] > self.start].reset_index(drop=True)
+        reaching = gaps["end"].isna() | (gaps["end"] > self.start)
+        return gaps[reaching.fillna(False).astype(bool)].reset_index(drop=True)
 
     def market_caps(self) -> pd.DataFrame:
         """Market-cap snapshots taken inside the window (not filtered by exchange)."""

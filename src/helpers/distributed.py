@@ -150,7 +150,8 @@ def fill_observed_span(observed: pd.DataFrame, secs: int) -> pd.DataFrame:
 
 def drop_gap_bars(bars: pd.DataFrame, gaps: pd.DataFrame, secs: int) -> pd.DataFrame:
     """``bars`` without the bars ``[ts, ts + secs)`` that overlap a gap ``[start, end)`` of
-    their exchange (and of their symbol, or of every symbol when the gap's symbol is null)."""
+    their exchange (and of their symbol, or of every symbol when the gap's symbol is null);
+    a gap without an ``end`` is still open."""
     if gaps.empty:
         return bars
     bars = bars.reset_index(drop=True)
@@ -158,7 +159,7 @@ def drop_gap_bars(bars: pd.DataFrame, gaps: pd.DataFrame, secs: int) -> pd.DataF
     pairs = bars[["ts", "exchange", "symbol"]].reset_index().merge(g, on="exchange")
     bar_end = pairs["ts"] + pd.Timedelta(seconds=secs)
     same_symbol = pairs["gap_symbol"].isna() | (pairs["gap_symbol"] == pairs["symbol"])
-    overlaps = (pairs["start"] < bar_end) & (pairs["end"] > pairs["ts"])
+    overlaps = (pairs["start"] < bar_end) & (pairs["end"].isna() | (pairs["end"] > pairs["ts"]))
     hit = (same_symbol & overlaps).fillna(False).astype(bool)
     return bars.drop(index=pd.Index(pairs.loc[hit, "index"].unique()))
 

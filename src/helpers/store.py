@@ -277,11 +277,11 @@ class Store:
         return clauses, params
 
     def exchanges(self, name: str = "liquidations") -> list[str]:
-        """Exchanges that have at least one partition of ``name``."""
+        """Exchanges that have at least one partition file of ``name`` (a folder holding only
+        what a failed or killed write left, or nothing, is not a partition)."""
         d = self.table_dir(name)
-        if not d.exists():
-            return []
-        return sorted(p.name.split("=", 1)[1] for p in d.glob("exchange=*") if p.is_dir())
+        folders = {p.relative_to(d).parts[0] for p in self.files(name)}
+        return sorted(f.split("=", 1)[1] for f in folders if f.startswith("exchange="))
 
 
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:

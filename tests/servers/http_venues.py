@@ -217,12 +217,17 @@ class BinanceUsdm:
     Hourly bars open at ``price(i) = 40000 + 10 * i`` (i = hours since ``first_ms``), close at
     the next bar's open; ``missing_bars`` are left out (a venue outage). Funding every 8 h at
     ``0.0001 * (1 + k % 3)``; hourly open interest ``1000 + i`` BTC valued at the bar open.
-    Each response returns at most ``page_cap`` rows (forcing the client to page)."""
+    Each response returns at most ``page_cap`` rows (forcing the client to page).
+
+    ``exchangeInfo`` lists the USDC-margined ``BTCUSDC`` first, then ``symbol_id``, as
+    Binance USD-M lists both: a base coin (``BTC``) must still resolve to the USDT perpetual.
+    Every listed market serves the same series."""
 
     first_ms: int
     last_ms: int
     symbol_id: str = "BTCUSDT"
     page_cap: int = 10
+    also_listed: tuple[tuple[str, str, str], ...] = (("BTCUSDC", "BTC", "USDC"),)
     missing_bars: set[int] = field(default_factory=set)
     venue: HttpVenue = field(default_factory=HttpVenue)
 
@@ -263,7 +268,10 @@ class BinanceUsdm:
             "rateLimits": [],
             "exchangeFilters": [],
             "assets": [],
-            "symbols": [binance_symbol_info(self.symbol_id, "BTC")],
+            "symbols": [
+                *(binance_symbol_info(*m) for m in self.also_listed if m[0] != self.symbol_id),
+                binance_symbol_info(self.symbol_id, "BTC"),
+            ],
         }
 
     def _window(self, q: Query, times: list[int]) -> list[int]:
@@ -304,7 +312,7 @@ class BinanceUsdm:
     def funding(self, q: Query) -> list[dict[str, Any]]:
         return [
             {
-                "symbol": self.symbol_id,
+                "symbol": q.get("symbol", self.symbol_id),
                 "fundingTime": t,
                 "fundingRate": f"{self.funding_rate(t):.8f}",
                 "markPrice": f"{self.price(t):.2f}",
@@ -319,7 +327,7 @@ class BinanceUsdm:
         times = list(range(self.first_ms, self.last_ms, HOUR_MS))
         return [
             {
-                "symbol": self.symbol_id,
+                "symbol": q.get("symbol", self.symbol_id),
                 "sumOpenInterest": f"{self.oi_amount(t):.3f}",
                 "sumOpenInterestValue": f"{self.oi_amount(t) * self.price(t):.2f}",
                 "CMCCirculatingSupply": "0",

@@ -158,11 +158,14 @@ def okx_instrument(inst_id: str, ct_val: str, ct_val_ccy: str) -> Row:
 
 
 OKX_INSTRUMENTS = [
-    okx_instrument("BTC-USDT-SWAP", "0.01", "BTC"),
-    okx_instrument("ETH-USDT-SWAP", "0.1", "ETH"),
     okx_instrument("BTC-USD-SWAP", "100", "USD"),
     okx_instrument("ETH-USD-SWAP", "10", "USD"),
+    okx_instrument("BTC-USDC-SWAP", "0.0001", "BTC"),
+    okx_instrument("BTC-USDT-SWAP", "0.01", "BTC"),
+    okx_instrument("ETH-USDT-SWAP", "0.1", "ETH"),
 ]
+"""Inverse swaps listed first, then USDC- and USDT-margined ones side by side, so that a base
+coin resolved to the first BTC swap listed would not be the USDT perpetual."""
 OKX_MAX = {"candles": 300, "funding": 100, "rubik": 100}
 
 
@@ -171,7 +174,8 @@ class OkxSwap:
     """OKX perpetual swaps over ``[first_ms, last_ms)``.
 
     BTC-USDT-SWAP (linear, 0.01 BTC a contract) opens at ``42000 + 10 i``, BTC-USD-SWAP
-    (inverse, 100 USD a contract) at ``41900 + 10 i``. Candles: ``vol`` 1,000 contracts,
+    (inverse, 100 USD a contract) at ``41900 + 10 i``; BTC-USDC-SWAP (0.0001 BTC a contract)
+    serves funding only, ``realizedRate`` 0.00003. Candles: ``vol`` 1,000 contracts,
     ``volCcy`` the base volume (10 BTC linear). Funding every 8 h: ``realizedRate``
     ``0.0001 * (1 + k % 3)`` linear and ``-0.00005 * (k + 1)`` inverse, ``fundingRate``
     (the predicted rate) 0.00002 above it. Hourly open interest: linear ``200000 + 100 i``
@@ -188,6 +192,7 @@ class OkxSwap:
             "BTC-USD-SWAP": Tape(self.first_ms, self.last_ms, 41900.0),
         }
         v = self.venue
+        self.funding_only = {"BTC-USDC-SWAP": Tape(self.first_ms, self.last_ms, 42050.0)}
         v.route("/api/v5/public/instruments", self.instruments)
         v.route("/api/v5/market/candles", self.candles)
         v.route("/api/v5/market/history-candles", self.candles)
@@ -244,6 +249,8 @@ class OkxSwap:
 
     def realized_rate(self, inst: str, t_ms: int) -> float:
         k = (t_ms - self.first_ms) // (8 * HOUR_MS)
+        if inst == "BTC-USDC-SWAP":
+            return 0.00003
         return 0.0001 * (1 + k % 3) if inst == "BTC-USDT-SWAP" else -0.00005 * (k + 1)
 
     def funding(self, q: Query) -> Row:
@@ -251,7 +258,7 @@ class OkxSwap:
         if n is None:
             return self.error("limit")
         inst = q["instId"]
-        tape = self.tapes.get(inst)
+        tape = self.tapes.get(inst) or self.funding_only.get(inst)
         times = tape.every(8) if tape else []
         return self.ok(
             [
@@ -296,16 +303,18 @@ class OkxSwap:
 # ---- Bybit ----------------------------------------------------------------------------------
 
 
-def bybit_instrument(symbol: str, category: str) -> Row:
-    """One ``GET /v5/market/instruments-info`` ``result.list`` entry."""
+def bybit_instrument(symbol: str, category: str, quote: str | None = None) -> Row:
+    """One ``GET /v5/market/instruments-info`` ``result.list`` entry; ``quote`` of a linear
+    one (and its settle coin): USDT unless given (``BTCPERP`` is USDC)."""
     linear = category == "linear"
     base = symbol[:3]
+    quote = quote or ("USDT" if linear else "USD")
     return {
         "symbol": symbol,
         "contractType": "LinearPerpetual" if linear else "InversePerpetual",
         "status": "Trading",
         "baseCoin": base,
-        "quoteCoin": "USDT" if linear else "USD",
+        "quoteCoin": quote,
         "launchTime": "1585526400000",
         "deliveryTime": "0",
         "deliveryFeeRate": "",
@@ -325,7 +334,7 @@ def bybit_instrument(symbol: str, category: str) -> Row:
         ),  # fmt: skip
         "unifiedMarginTrade": True,
         "fundingInterval": 480,
-        "settleCoin": "USDT" if linear else base,
+        "settleCoin": quote if linear else base,
         "copyTrading": "both",
         "upperFundingRate": "0.00375",
         "lowerFundingRate": "-0.00375",
@@ -342,7 +351,11 @@ class BybitDerivatives:
     BTC, inverse ``turnover`` 2.5 BTC (ccxt's base volume for each). Funding every 8 h at
     ``0.0001 * (1 + k % 3)`` (inverse: negated). Hourly open interest: linear
     ``5000 + i`` BTC (Bybit gives base units), inverse ``300,000,000 + 1000 i`` USD.
-    ``missing_bars`` (open times) are left out of the klines (a venue outage)."""
+    ``missing_bars`` (open times) are left out of the klines (a venue outage).
+
+    Linear markets list the USDC perpetual BTCPERP before BTCUSDT (Bybit lists both; it
+    serves funding only, at 0.00003), so a base coin resolved to the first BTC perpetual
+    listed would not be the USDT one."""
 
     first_ms: int
     last_ms: int
@@ -391,8 +404,11 @@ class BybitDerivatives:
         category = q.get("category", "")
         if q.get("status") == "PreLaunch":
             return self.ok(category, [], nextPageCursor="")
-        symbols = {"linear": ["BTCUSDT", "ETHUSDT"], "inverse": ["BTCUSD", "ETHUSD"]}
-        rows = [bybit_instrument(s, category) for s in symbols.get(category, [])]
+        symbols = {"linear": ["BTCPERP", "BTCUSDT", "ETHUSDT"], "inverse": ["BTCUSD", "ETHUSD"]}
+        rows = [
+            bybit_instrument(s, category, "USDC" if s.endswith("PERP") else None)
+            for s in symbols.get(category, [])
+        ]
         return self.ok(category, rows, nextPageCursor="")
 
     def kline(self, q: Query) -> Row:
@@ -415,10 +431,14 @@ class BybitDerivatives:
     def rate(self, symbol: str, t_ms: int) -> float:
         k = (t_ms - self.first_ms) // (8 * HOUR_MS)
         r = 0.0001 * (1 + k % 3)
+        if symbol == "BTCPERP":
+            return 0.00003
         return r if symbol == "BTCUSDT" else -r
 
     def funding(self, q: Query) -> Row:
         tape = self.tapes.get(q["symbol"])
+        if q["symbol"] == "BTCPERP":
+            tape = Tape(self.first_ms, self.last_ms, 43050.0)
         if "startTime" in q and "endTime" not in q:
             return self.error("params error: endTime is required with startTime")
         times = self._window(q, tape.every(8) if tape else [], "startTime", "endTime", "funding")

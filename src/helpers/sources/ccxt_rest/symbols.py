@@ -10,7 +10,8 @@ from helpers.sources import normalize
 
 def resolve_symbol(exchange: Any, wanted: str) -> str:
     """A unified symbol of ``exchange``: ``wanted`` itself when it is one, else for a base
-    coin (``BTC``) its USD-margined perpetual, preferring USDT, then USDC, then USD."""
+    coin (``BTC``) its USD-margined perpetual, preferring USDT, then USDC, then USD; never
+    a coin-margined (inverse) one, which is fetched only when named (the error names it)."""
     markets = exchange.markets or {}
     if wanted in markets:
         return wanted
@@ -26,4 +27,6 @@ def resolve_symbol(exchange: Any, wanted: str) -> str:
         for m in candidates:
             if m.get("settle") == settle and m.get("quote") in normalize.USD_QUOTES:
                 return str(m["symbol"])
-    raise UserError(f"{exchange.id}: no USD-margined perpetual for {wanted!r}")
+    others = sorted(str(m["symbol"]) for m in candidates if m.get("inverse"))
+    named = f" (coin-margined: {', '.join(others)}; give the symbol to fetch it)" if others else ""
+    raise UserError(f"{exchange.id}: no USD-margined perpetual for {wanted!r}{named}")
