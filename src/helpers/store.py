@@ -3,12 +3,16 @@
 Layout under the data directory (default ``data/raw``)::
 
     <table>/exchange=<ccxt id>/date=YYYY-MM-DD/part.parquet   (market_caps: date= only)
-    _quarantine/<table>/<UTC time>-<id>.parquet                (rejected rows + reason)
+    _quarantine/<table>/<UTC time>-<digest>.parquet            (rejected rows + reason)
 
 Writes validate rows against :mod:`helpers.schema`, send rejects to quarantine, merge the
 valid rows into each touched partition, drop duplicates on the table's key (the newest
 write wins, so a vendor's revised bar replaces the old one) and replace the partition file
-by an atomic rename. A crash mid-write leaves the previous file intact.
+by an atomic rename. A crash mid-write (even ``kill -9``) leaves the previous file intact
+and at most a temporary file that the next write into that folder removes
+(:mod:`helpers.files`); the table's ``flock`` is held across the whole read-merge-rename, so
+concurrent writers never lose each other's rows. Rejects offered again (a rerun) are kept
+once.
 
 A store holds simulated rows (``source='demo'``) or real ones, never both: a write of the
 other kind is refused before anything is written (:mod:`helpers.store_kind`).
@@ -20,8 +24,8 @@ Reads go through DuckDB over the Parquet files. The time window is half-open,
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -192,10 +196,16 @@ class Store:
         return len(merged) - before
 
     def _quarantine(self, name: str, bad: pd.DataFrame) -> Path:
+        """Write ``bad`` under ``_quarantine/<name>/``, named by its content: offering the
+        same rejects again (a rerun after a crash) keeps the one file already there."""
         d = self.root / QUARANTINE / name
         d.mkdir(parents=True, exist_ok=True)
+        digest = _content_digest(bad)
+        kept = sorted(d.glob(f"*-{digest}.parquet"))
+        if kept:
+            return kept[0]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        path = d / f"{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        path = d / f"{stamp}-{digest}.parquet"
         _atomic_write(path, bad)
         return path
 
@@ -303,6 +313,13 @@ def _read_partition(path: Path, values: PartitionValues) -> pd.DataFrame:
     for col, v in values.items():
         df[col] = v
     return df
+
+
+def _content_digest(df: pd.DataFrame) -> str:
+    """16 hex digits that change with any column name or value of ``df``."""
+    h = hashlib.sha256("\x1f".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def _atomic_write(path: Path, df: pd.DataFrame) -> None:

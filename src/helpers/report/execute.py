@@ -3,6 +3,8 @@
 Two phases, so every page of a report carries what is only known once all notebooks ran
 (whether any of them showed simulated data). Jobs return plain data, safe to pass between
 processes, and never raise for a notebook error: the failing cell's error becomes one line.
+A worker whose report process is gone (killed) exits within a second, and its kernel with it,
+so nothing keeps writing into the dead run's staging folder.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -150,7 +153,22 @@ def export(
     )
 
 
+PARENT_POLL_S = 0.5
+
+
+def exit_with_parent(parent: int, every_s: float = PARENT_POLL_S) -> None:
+    """Block until this process's parent is no longer ``parent`` (it died and the process
+    was re-parented), then exit at once; the kernel a worker started exits when the worker
+    does (ipykernel's parent poller)."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(1)
+
+
 def _init_worker(verbose: bool) -> None:
+    threading.Thread(
+        target=exit_with_parent, args=(os.getppid(),), name="exit-with-parent", daemon=True
+    ).start()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -4,7 +4,9 @@ Everything is written into a staging folder under ``--out``; only when every not
 succeeded is it swapped into ``<out>/<YYYY-MM-DD>/`` (old folder renamed away, staging renamed
 in, old folder deleted) and ``index.html`` rewritten. A failure leaves the published reports
 and the index as they were; the executed copy of a failing notebook is kept under
-``<out>/.failed/<YYYY-MM-DD>/`` for inspection.
+``<out>/.failed/<YYYY-MM-DD>/`` for inspection. A run killed outright (``kill -9``) leaves its
+staging folder; the next run removes it (:mod:`helpers.report.staging`), never the folder of
+a run still rendering.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import os
 import shutil
 import sys
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,11 @@ import pandas as pd
 
 from helpers.config import CONFIG_ENV
 from helpers.errors import UserError
-from helpers.files import exclusive_lock
 from helpers.plots.style import venues_label, window_label
 from helpers.report.execute import NotebookJob, NotebookResult, execute_all, export_all, pool
 from helpers.report.index import write_index
 from helpers.report.plan import ReportPlan
+from helpers.report.staging import locked, remove_stale, set_aside_name, staging_folder
 from helpers.report.summary import (
     SUMMARY_FILE,
     build_summary,
@@ -148,16 +149,11 @@ def check_replace(plan: ReportPlan) -> None:
     )
 
 
-def locked(out_dir: Path) -> contextlib.AbstractContextManager[None]:
-    """Serialise publishing between report runs sharing ``out_dir``."""
-    return exclusive_lock(out_dir / ".lock")
-
-
 def publish(staging: Path, target: Path) -> None:
     """Swap ``staging`` in as ``target``: rename the old one away, rename in, delete old."""
     old = None
     if target.exists():
-        old = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
+        old = set_aside_name(target)
         os.rename(target, old)
     try:
         os.rename(staging, target)
@@ -237,10 +233,10 @@ def render(plan: ReportPlan, pull: Mapping[str, Any] | None = None) -> int:
     check_replace(plan)
     t0 = time.perf_counter()
     plan.out_dir.mkdir(parents=True, exist_ok=True)
+    for left in remove_stale(plan.out_dir):
+        log.info("cleaned up %s, left by a report run that was killed", left.name)
     in_store = store_sources(plan.data_dir, plan.start, plan.end, plan.exchanges, plan.symbols)
-    staging = plan.out_dir / f".staging-{plan.report_date.isoformat()}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
+    with staging_folder(plan.out_dir, plan.report_date.isoformat()) as staging:
         jobs = notebook_jobs(plan, staging)
         workers = min(plan.jobs, len(jobs))
         log.info(
@@ -270,8 +266,6 @@ def render(plan: ReportPlan, pull: Mapping[str, Any] | None = None) -> int:
             publish(staging, plan.report_dir)
             write_index(plan.out_dir)
         shutil.rmtree(failed_dir(plan), ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     log.info(
         "report written to %s in %.1f s%s",
         plan.report_dir,

@@ -211,10 +211,15 @@ class Fetcher:
         (bars and open interest advance by one interval, funding by 1 ms); the part of the
         window before the first row and the part after the last are fetched again as their
         own windows, and a window with no rows is covered as it is. Bars: an empty window
-        between two bars, or a hole between the bars of one page, is recorded as a gap."""
+        between two bars, or a hole between the bars of one page, is recorded as a gap; the
+        bars next to ``[a, b)`` are looked up in the store, so a range resumed after a crash
+        records the gap at its edge as the uninterrupted run did."""
         step = interval_ms(self.interval) if table in ("ohlcv", "open_interest") else 1
         limit = self._page_limit(exchange.id, table)
-        stack = [_Window(a, b)]
+        edges = table == "ohlcv"
+        before = edges and self._bar_stored(exchange.id, symbol, a - step)
+        at_end = edges and self._bar_stored(exchange.id, symbol, b)
+        stack = [_Window(a, b, row_before=before, row_at_end=at_end)]
         while stack:
             w = stack.pop()
             raw = self._fetch_rows(exchange, table, symbol, w.lo, w.hi, limit)
@@ -245,6 +250,12 @@ class Fetcher:
                 stack.append(_Window(nxt, w.hi, row_before=True, row_at_end=w.row_at_end))
             if first > w.lo:
                 stack.append(_Window(w.lo, first, row_before=w.row_before, row_at_end=True))
+
+    def _bar_stored(self, exchange_id: str, symbol: str, t_ms: int) -> bool:
+        """Whether the store holds the bar of this interval opening at ``t_ms``."""
+        t = pd.Timestamp(t_ms, unit="ms", tz="UTC")
+        within = (t, t + pd.Timedelta(milliseconds=1), [exchange_id], [symbol])
+        return not self.store.read("ohlcv", *within, where=f"interval = '{self.interval}'").empty
 
     def _fetch_rows(
         self, exchange: Any, table: str, symbol: str, since: int, until: int, limit: int
