@@ -199,6 +199,8 @@ def _same(actual: object, expected: object) -> bool:
         return actual.keys() == expected.keys() and all(
             _same(actual[k], expected[k]) for k in expected
         )
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(actual) == len(expected) and all(map(_same, actual, expected))
     return actual == expected
 
 
@@ -216,3 +218,6 @@ def test_article_summary_is_the_golden_one(article_report):
         assert figures[nb].keys() == expected.keys(), nb
         for name, want in expected.items():
             assert _same(figures[nb][name], want), f"{nb}.{name}: {figures[nb][name]} != {want}"
+    assert [c["id"] for c in summary["claims"]] == [c["id"] for c in golden["claims"]]
+    for got, want in zip(summary["claims"], golden["claims"], strict=True):
+        assert _same(got, want), f"claim {want['id']}: {got} != {want}"

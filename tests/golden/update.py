@@ -13,6 +13,7 @@ golden = {
     "simulated": summary["simulated"],
     "sources": summary["sources"],
     "figures": {nb: v["figures"] for nb, v in summary["notebooks"].items()},
+    "claims": summary["claims"],
 }
 out = Path(__file__).with_name("article_seed7_summary.json")
 out.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")

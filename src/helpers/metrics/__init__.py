@@ -12,6 +12,9 @@
 * :mod:`~helpers.metrics.liquidation_map`: the ESTIMATED open liquidation map, modelled from
   open interest and stated leverage assumptions; never summed with the realised (04).
 * :mod:`~helpers.metrics.outlook` (package): is stress turning into weakness (05).
+* :mod:`~helpers.metrics.claims`: statements from the params file (``claims:``) tested
+  against the window, each by the analysis of the page that shows it
+  (:mod:`~helpers.metrics.claim_metrics`, the vocabulary) (00).
 * ``*_analysis`` modules: each notebook's analysis in one call and the key figures it
   reports; the summary notebook (00) calls the same functions
   (:mod:`~helpers.metrics.summary_analysis`).

@@ -61,7 +61,9 @@ def top_by_cap(snapshot: pd.DataFrame, n: int = 20) -> pd.DataFrame:
     return top.assign(rank=range(1, len(top) + 1))
 
 
-def _cap_of(top: pd.DataFrame, symbol: str) -> float:
+def cap_of(top: pd.DataFrame, symbol: str) -> float:
+    """The market cap (USD) of the coin ``symbol`` (case-insensitive) in ``top`` (a
+    :func:`top_by_cap` frame or a snapshot); NaN when it is not there."""
     mine = top[top["symbol"].str.upper() == symbol.upper()]
     return float(mine["market_cap_usd"].max()) if len(mine) else math.nan
 
@@ -109,8 +111,8 @@ def market_lines(top: pd.DataFrame) -> MarketLines:
     return MarketLines(
         ts=pd.Timestamp(top["ts"].max()) if len(top) else None,
         n=len(top),
-        btc_cap_usd=_cap_of(top, "BTC"),
-        eth_cap_usd=_cap_of(top, "ETH"),
+        btc_cap_usd=cap_of(top, "BTC"),
+        eth_cap_usd=cap_of(top, "ETH"),
         total_cap_usd=total_cap,
         red=int((change < 0).sum()),
         green=int((change > 0).sum()),

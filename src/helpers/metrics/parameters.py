@@ -95,6 +95,15 @@ class OutlookParameters:
     """OI or price changes within +/- this fraction count as flat."""
 
 
+@dataclass(frozen=True)
+class ClaimParameters:
+    """Statements the brief tests against the window (:mod:`helpers.metrics.claims`)."""
+
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    """Each a mapping of text, metric, op, value (and optional id, tolerance, page); none
+    by default. ``params/article.yaml`` lists a news article's."""
+
+
 GROUPS: Mapping[str, type] = MappingProxyType(
     {
         "window": WindowParameters,
@@ -102,6 +111,7 @@ GROUPS: Mapping[str, type] = MappingProxyType(
         "market_map": MarketMapParameters,
         "clusters": ClusterParameters,
         "outlook": OutlookParameters,
+        "claims": ClaimParameters,
     }
 )
 

@@ -62,6 +62,7 @@ class NotebookResult:
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     external: list[str] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -105,6 +106,7 @@ def execute(job: NotebookJob) -> NotebookResult:
             title=html.notebook_title(nb, job.stem),
             figures=summary.key_figures(nb),
             sources=summary.sources(nb),
+            claims=summary.claims(nb),
         )
     except Exception as exc:  # any failure is reported for this notebook, never raised
         return NotebookResult(job.stem, time.perf_counter() - t0, error=describe_failure(exc))
@@ -150,6 +152,7 @@ def export(
         figures=result.figures,
         sources=result.sources,
         external=html.external_references(body),
+        claims=result.claims,
     )
 
 

@@ -39,6 +39,10 @@ value, and the report accepts them even when no notebook declares them."""
 FETCH = "fetch"
 """Report option: pull real data into the store for the window before rendering."""
 
+CLAIMS = "claims"
+"""Notebook parameter: statements the brief tests (:mod:`helpers.metrics.claims`), checked
+here so a malformed claim stops the report before any kernel starts."""
+
 DEMO = "demo"
 """Report option: ``{scenario: article, seed: 7}`` fills an EMPTY store with the simulated
 market before rendering (what ``make report`` does on a fresh clone); never touches a store
@@ -202,9 +206,34 @@ def check_interval(value: object) -> str:
     return str(value)
 
 
+def check_claims(value: object, interval: str, pages: Sequence[str]) -> None:
+    """``claims:`` as :func:`helpers.metrics.claims.parse_claims` reads them, fitting the
+    report (``worst_hour.*`` on 1h bars, a ``page`` among ``pages``, the notebook stems), each
+    venue a ccxt exchange id or venue family."""
+    from helpers.metrics import claims as C
+    from helpers.venues import FAMILIES
+
+    try:
+        parsed = C.parse_claims(value)
+        C.check_claims_context(parsed, interval, pages)
+    except C.ClaimError as exc:
+        raise UserError(one_line(exc, limit=600)) from None
+    venues = [c for c in parsed if c.spec.arg == "venue"]
+    if venues:
+        import ccxt
+
+        for c in venues:
+            if c.arg not in FAMILIES and c.arg not in ccxt.exchanges:
+                raise UserError(
+                    f"{c.where}: unknown venue {c.arg!r}: not a venue family or ccxt "
+                    "exchange id (for example binance, binanceusdm, okx, hyperliquid)"
+                )
+
+
 def check_names(given: Mapping[str, Any], declared: Mapping[str, Mapping[str, Any]]) -> None:
-    """Every given name is a common parameter or declared by at least one notebook."""
-    known = set(COMMON).union(*(set(d) for d in declared.values()))
+    """Every given name is a common parameter, ``claims`` (checked by the report whether or
+    not a notebook shows them) or declared by at least one notebook."""
+    known = set(COMMON).union({CLAIMS}, *(set(d) for d in declared.values()))
     unknown = sorted(set(given) - known)
     if unknown:
         what = "parameter" if len(unknown) == 1 else "parameters"

@@ -89,6 +89,8 @@ def prepare(args: argparse.Namespace, now: pd.Timestamp | None = None) -> Report
     specific = {k: v for k, v in given.items() if k not in P.COMMON}
     for name, value in specific.items():
         P.check_type(name, value, declared)
+    if P.CLAIMS in specific:
+        P.check_claims(specific[P.CLAIMS], resolved["interval"], [nb.stem for nb in notebooks])
     values = {**resolved, **specific}
     config = sources_config(getattr(args, "config", None))
 

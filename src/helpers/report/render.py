@@ -29,6 +29,7 @@ from helpers.errors import UserError
 from helpers.plots.style import venues_label, window_label
 from helpers.report.execute import NotebookJob, NotebookResult, execute_all, export_all, pool
 from helpers.report.index import write_index
+from helpers.report.params import CLAIMS
 from helpers.report.plan import ReportPlan
 from helpers.report.staging import locked, remove_stale, set_aside_name, staging_folder
 from helpers.report.summary import (
@@ -102,9 +103,17 @@ def page_context(
         "venues": venues_label(plan.exchanges),
         "symbols": ", ".join(plan.symbols) if plan.symbols else "all",
         "interval": plan.interval,
-        "parameters": [(k, repr(v)) for k, v in sorted(shown_parameters(plan).items())],
+        "parameters": [(k, shown_value(k, v)) for k, v in sorted(shown_parameters(plan).items())],
         "index_href": "../index.html",
     }
+
+
+def shown_value(name: str, value: Any) -> str:
+    """A parameter as a page's footer lists it: its repr, or for ``claims`` how many there
+    are (the brief's claims table lists them)."""
+    if name == CLAIMS and isinstance(value, list):
+        return f"{len(value)} claim{'' if len(value) == 1 else 's'}, tested in the brief"
+    return repr(value)
 
 
 def shown_parameters(plan: ReportPlan) -> dict[str, Any]:
@@ -222,6 +231,7 @@ def summarise(
         },
         store_sources=in_store,
         pull=pull,
+        claims=[c for r in results for c in r.claims],
     )
 
 

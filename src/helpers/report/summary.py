@@ -9,6 +9,8 @@ Shape::
      "pull": null | {"sources": [{"name", "state", "detail", "liquidations"}],
                      "failed": [...], "skipped": [...]},
      "parameters": {...},
+     "claims": [{"id", "text", "metric", "op", "value", "tolerance", "measured", "unit",
+                 "kind", "verdict", "note", "simulated", "page", "href"}],
      "notebooks": {"<file stem>": {"title": ..., "html": "<stem>.html",
                                    "notebook": "<stem>.ipynb",
                                    "figures": {name: {"value", "unit", "label", "kind"}}}}}
@@ -17,7 +19,10 @@ Shape::
 ``"inf"``/``"-inf"``. ``simulated`` is true when any notebook's data banner or the store (for
 the window) reports the ``demo`` source. ``pull`` is what a ``fetch: true`` run's pull
 did, source by source (:meth:`helpers.pull.PullReport.as_json`; ``failed`` also lists the
-sources that partly failed), and null when the report pulled nothing.
+sources that partly failed), and null when the report pulled nothing. ``claims`` are the
+claims the brief tested (:meth:`helpers.metrics.claims.ClaimResult.as_json`, in the order
+given; ``measured`` null and ``verdict`` ``"no data"`` when the window holds nothing to
+measure), empty when the params list none.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpers.files import write_text_atomic
 from helpers.present import MIME_KEYFIGURES, MIME_SOURCES, SIMULATED_SOURCE
+from helpers.present_claims import MIME_CLAIMS
 
 if TYPE_CHECKING:
     import nbformat
@@ -74,6 +80,15 @@ def sources(nb: nbformat.NotebookNode) -> list[str]:
     return sorted(found)
 
 
+def claims(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """Claim results shown with :func:`helpers.present_claims.show_claims`, in cell order."""
+    found: list[dict[str, Any]] = []
+    for data in data_outputs(nb):
+        if MIME_CLAIMS in data:
+            found.extend(_as_json(data[MIME_CLAIMS]).get("claims", []))
+    return found
+
+
 def is_simulated(names: Iterable[str]) -> bool:
     return SIMULATED_SOURCE in set(names)
 
@@ -86,9 +101,11 @@ def build_summary(
     notebooks: Mapping[str, Mapping[str, Any]],
     store_sources: Iterable[str],
     pull: Mapping[str, Any] | None = None,
+    claims: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The summary document; ``notebooks`` maps stem -> {title, html, notebook, figures,
-    sources}; ``pull`` the pull's statuses, if the report pulled its window."""
+    sources}; ``pull`` the pull's statuses, if the report pulled its window; ``claims`` the
+    claim results the notebooks showed."""
     all_sources = set(store_sources)
     for entry in notebooks.values():
         all_sources.update(entry.get("sources", []))
@@ -99,6 +116,7 @@ def build_summary(
         "sources": sorted(all_sources),
         "pull": dict(pull) if pull is not None else None,
         "parameters": dict(parameters),
+        "claims": [dict(c) for c in claims],
         "notebooks": {
             stem: {k: entry[k] for k in ("title", "html", "notebook", "figures")}
             for stem, entry in notebooks.items()
