@@ -15,6 +15,10 @@
 * :mod:`~helpers.metrics.claims`: statements from the params file (``claims:``) tested
   against the window, each by the analysis of the page that shows it
   (:mod:`~helpers.metrics.claim_metrics`, the vocabulary) (00).
+* :mod:`~helpers.metrics.worst_hour`, :mod:`~helpers.metrics.totals`,
+  :mod:`~helpers.metrics.price_heatmap`: the worst bar and spikes by venue, the split by
+  coin, 1h/4h/12h/24h totals and the time x price heatmap of realised liquidations
+  (01, 02; built for the pages by :mod:`~helpers.metrics.views_analysis`).
 * ``*_analysis`` modules: each notebook's analysis in one call and the key figures it
   reports; the summary notebook (00) calls the same functions
   (:mod:`~helpers.metrics.summary_analysis`).

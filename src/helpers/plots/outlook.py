@@ -192,7 +192,8 @@ def plot_funding(
 ) -> Figure:
     """Funding annualised (simple), one line per venue (and symbol); gaps break the line.
     Lines are labelled by :func:`helpers.venues.market_name` (a rate is per market, never
-    summed over a family); their ``gid`` keeps the ccxt id.
+    summed over a family) and, with one symbol per venue, drawn in the venue's colour
+    (:func:`helpers.plots.style.venue_color`); their ``gid`` keeps the ccxt id.
 
     ``funding`` is :func:`helpers.metrics.outlook.annualised_funding`. A gap longer than 1.5 funding
     periods is drawn as a break, not interpolated. Positive: longs pay shorts.
@@ -211,6 +212,7 @@ def plot_funding(
             ms=3,
             lw=1.2,
             label=f"{venue} {symbol}" if several_symbols else venue,
+            color=None if several_symbols else style.venue_color(str(exchange)),
             gid=f"funding:{key}",
         )
     ax.axhline(0, color="black", lw=0.8)

@@ -1,11 +1,14 @@
 """Shared figure conventions: titles carry window, venues and source; axes carry units.
 
 Every figure built on simulated data (``source == "demo"``) carries a SIMULATED DATA
-watermark, so a figure copied out of a report cannot be mistaken for market data.
+watermark, so a figure copied out of a report cannot be mistaken for market data. Sides are
+red (longs) and green (shorts); a venue has one colour on every page (:func:`venue_color`),
+never a red or a green.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 
 import matplotlib.pyplot as plt
@@ -17,7 +20,7 @@ from matplotlib.figure import Figure
 from helpers.precedence import source_name
 from helpers.timegrid import SIMULATED_SOURCE, Window
 from helpers.units import fmt_usd
-from helpers.venues import market_name
+from helpers.venues import family, market_name
 
 __all__ = ["fmt_usd"]
 
@@ -181,3 +184,74 @@ def shade_runs(
             gid=gid,
         )
     return len(runs)
+
+
+# ---- venue colours and signed money axes --------------------------------------------------
+VENUE_COLORS: dict[str, str] = {
+    "binance": "#e0a100",
+    "okx": "#34495e",
+    "bybit": "#8e44ad",
+    "hyperliquid": "#17becf",
+    "gate": "#1f5fbf",
+    "htx": "#2b6f8f",
+    "bitfinex": "#7f7f7f",
+    "deribit": "#5a3fc0",
+    "bitmex": "#e377c2",
+    "kraken": "#c49c94",
+    "kucoin": "#6baed6",
+    "coinex": "#bc80bd",
+    "bitget": "#00429d",
+    "mexc": "#9c9ede",
+    "dydx": "#393b79",
+}
+"""Family id -> colour, the same on every page. No colour is a red or a green, so a venue is
+never read as a side (:data:`LONG_COLOR`, :data:`SHORT_COLOR`)."""
+
+VENUE_FALLBACK_COLORS = (
+    "#9edae5",
+    "#c5b0d5",
+    "#f7b6d2",
+    "#c7c7c7",
+    "#e7ba52",
+    "#7b4173",
+    "#5254a3",
+    "#bd9e39",
+    "#3182bd",
+    "#636363",
+)
+"""Colours of venues :data:`VENUE_COLORS` does not list, picked by a stable hash of the id."""
+
+
+def venue_color(venue: str) -> str:
+    """The colour of a venue on every chart: a ccxt id is coloured as its family
+    (``binanceusdm`` and ``binance`` alike, :func:`helpers.venues.family`); a venue not in
+    :data:`VENUE_COLORS` (or an aggregate such as ``binance+okx``) gets a fallback colour
+    from a CRC-32 of its id, so it is the same on every page and every run."""
+    key = family(str(venue))
+    if key in VENUE_COLORS:
+        return VENUE_COLORS[key]
+    return VENUE_FALLBACK_COLORS[zlib.crc32(key.encode()) % len(VENUE_FALLBACK_COLORS)]
+
+
+def usd_short(value: float) -> str:
+    """A compact US-dollar tick label of ``|value|``: ``$50M``, ``$2.5M``, ``$750K``, ``$0``
+    (no sign: on a signed axis the side is told by the axis, not by a minus)."""
+    v = abs(float(value))
+    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if v >= div:
+            number = f"{v / div:,.2f}".rstrip("0").rstrip(".")
+            return f"${number}{suffix}"
+    return f"${v:,.0f}"
+
+
+def signed_usd_axis(ax: Axes, up: str = "longs", down: str = "shorts", axis: str = "y") -> None:
+    """A money axis with one side above 0 and the other below: ticks as positive US dollars
+    on both sides (``$50M`` above and below, never ``-50M``, :func:`usd_short`), a black
+    zero line, and ``up`` / ``down`` written inside the axes at the top and bottom."""
+    fmt = mticker.FuncFormatter(lambda v, _pos: usd_short(v))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    ax.axhline(0, color="black", linewidth=0.8)
+    for y, va, text, gid in ((0.98, "top", f"\u25b2 {up}", "side_up"),
+                             (0.02, "bottom", f"\u25bc {down}", "side_down")):  # fmt: skip
+        ax.text(0.005, y, text, transform=ax.transAxes, fontsize="small", color="dimgrey",
+                ha="left", va=va, gid=gid)  # fmt: skip

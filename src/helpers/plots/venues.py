@@ -114,10 +114,10 @@ def plot_venue_shares(
     window: Window,
 ) -> Figure:
     """Each venue's share of liquidated longs and of liquidated shorts (%), as two 100 %
-    stacked horizontal bars from :func:`helpers.metrics.venues.venue_totals`. Venues without
-    data are named in the legend as "no data" and take no share."""
+    stacked horizontal bars from :func:`helpers.metrics.venues.venue_totals`, each venue in its
+    colour (:func:`helpers.plots.style.venue_color`). Venues without data are named in the
+    legend as "no data" and take no share."""
     fig, (ax,) = new_figure(height=3.5)
-    palette = mpl.colormaps["tab10"]
     rows = [("longs", "long_share"), ("shorts", "short_share")]
     for j, venue in enumerate(totals.index):
         shares = [totals.loc[venue, col] for _, col in rows]
@@ -130,7 +130,7 @@ def plot_venue_shares(
             [r for r, _ in rows],
             widths,
             left=lefts,
-            color=palette(j % 10),
+            color=style.venue_color(str(venue)),
             label=market_name(venue),
             gid=f"share:{venue}",
         )
