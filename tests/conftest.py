@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,8 @@ from helpers.sources.demo import ARTICLE, DemoMarket, simulate
 from helpers.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-REALDATA = ROOT.parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("LIQNB_REALDATA") or ROOT.parent / "shared" / "realdata")
+"""The real-data folder: ``../shared/realdata``, or ``$LIQNB_REALDATA`` (a git worktree)."""
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,9 @@ def test_write_is_idempotent_and_newest_wins(tmp_path):
     again = store.write("liquidations", _events())
     assert again.written == 0
     revised = _events(notional_usd=[45_000.0, 9_999.0, 6_000.0])
-    store.write("liquidations", revised)
+    result = store.write("liquidations", revised)
+    assert (result.written, result.changed, result.kept_missing) == (0, 1, 0)
+    assert str(result).endswith(", 1 rows changed value")
     out = store.read("liquidations")
     assert len(out) == 3
     assert out.set_index("event_id").loc["b", "notional_usd"] == 9_999.0
@@ -174,3 +176,85 @@ def test_missing_time_in_a_tz_aware_column_is_quarantined(tmp_path):
     assert (result.written, result.quarantined) == (2, 1)
     [qfile] = Store(tmp_path).quarantine_files("liquidations")
     assert pd.read_parquet(qfile)["reason"].tolist() == ["ts: missing timestamp"]
+
+
+def _caps(**over) -> pd.DataFrame:
+    base = {
+        "ts": pd.to_datetime(["2025-11-17T00:00:00Z"] * 2),
+        "coin": ["bitcoin", "ethereum"],
+        "symbol": ["BTC", "ETH"],
+        "name": ["Bitcoin", "Ethereum"],
+        "price_usd": [85_000.0, 2_800.0],
+        "market_cap_usd": [1.7e12, 3.4e11],
+        "change_24h_pct": [-1.0, 2.0],
+        "source": "test",
+    }
+    base.update(over)
+    return pd.DataFrame(base)
+
+
+def test_a_missing_value_never_replaces_a_stored_one(tmp_path):
+    store = Store(tmp_path)
+    store.write("market_caps", _caps())
+    # bitcoin: a revised price, no name, no change; ethereum: nothing new but a missing change
+    again = _caps(
+        name=[None, "Ethereum"], price_usd=[86_000.0, 2_800.0], change_24h_pct=[None, None]
+    )
+    result = store.write("market_caps", again)
+    assert (result.written, result.changed, result.kept_missing) == (0, 1, 3)
+    assert str(result) == (
+        "market_caps: 0 new of 2 rows in 1 partitions, 1 rows changed value, "
+        "3 missing cells kept stored values"
+    )
+    out = store.read("market_caps").set_index("coin")
+    assert out.loc["bitcoin", "price_usd"] == 86_000.0  # the newest value wins
+    assert out.loc["bitcoin", "name"] == "Bitcoin"  # a missing one does not
+    assert out["change_24h_pct"].tolist() == [-1.0, 2.0]
+
+
+def test_missing_counts_keep_stored_counts_and_new_keys_stay_missing(tmp_path):
+    def bars(long_count, short_usd, hours=(0, 1)):
+        n = len(hours)
+        return pd.DataFrame(
+            {
+                "ts": [pd.Timestamp("2025-01-01T00:00Z") + pd.Timedelta(hours=h) for h in hours],
+                "interval": "1h",
+                "exchange": "okx",
+                "symbol": "BTC/USDT:USDT",
+                "base": "BTC",
+                "long_usd": [10.0] * n,
+                "short_usd": short_usd,
+                "long_count": pd.array(long_count, dtype="Int64"),
+                "short_count": pd.array([1] * n, dtype="Int64"),
+                "source": "test",
+            }
+        )
+
+    store = Store(tmp_path)
+    store.write("liquidation_bars", bars([5, 6], [1.0, 2.0]))
+    result = store.write("liquidation_bars", bars([None, None, None], [None, 2.0, None], (0, 1, 2)))
+    assert (result.written, result.changed, result.kept_missing) == (1, 0, 3)
+    out = store.read("liquidation_bars")
+    assert out["long_count"].tolist()[:2] == [5, 6] and pd.isna(out["long_count"].iloc[2])
+    assert out["short_usd"].tolist()[:2] == [1.0, 2.0] and pd.isna(out["short_usd"].iloc[2])
+
+
+def test_the_last_row_of_a_write_wins_and_null_keys_match(tmp_path):
+    gap = {
+        "start": pd.Timestamp("2025-01-01T00:00Z"),
+        "exchange": "okx",
+        "symbol": None,  # part of the key, and missing
+        "table_name": "liquidations",
+        "reason": "stream dropped",
+        "ts": pd.Timestamp("2025-01-01T00:00Z"),
+    }
+    store = Store(tmp_path)
+    closed = pd.DataFrame([gap]).assign(end=pd.to_datetime(["2025-01-01T00:05Z"], utc=True))
+    assert store.write("gaps", closed).written == 1
+    again = pd.DataFrame([{**gap, "reason": "y"}, {**gap, "reason": "x"}]).assign(
+        end=pd.to_datetime(["2025-01-01T00:07Z", None], utc=True)
+    )
+    result = store.write("gaps", again)
+    assert (result.written, result.changed, result.kept_missing) == (0, 1, 1)
+    [row] = store.read("gaps").to_dict("records")
+    assert row["end"] == pd.Timestamp("2025-01-01T00:05Z") and row["reason"] == "x"

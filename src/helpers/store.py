@@ -14,6 +14,13 @@ and at most a temporary file that the next write into that folder removes
 concurrent writers never lose each other's rows. Rejects offered again (a rerun) are kept
 once.
 
+A missing value never replaces a stored one, in every table: when a written row's key is
+already stored, each column the row leaves missing (NaN, NA, NaT) keeps the stored value
+and every column it gives replaces it (a column-wise coalesce, :func:`merge_rows`), so a
+re-import with a blank or ``n/a`` cell can only add to the store. :class:`WriteResult`
+counts the stored rows whose values the write changed and the missing cells that kept a
+stored value.
+
 A store holds simulated rows (``source='demo'``) or real ones, never both: a write of the
 other kind is refused before anything is written (:mod:`helpers.store_kind`).
 
@@ -33,6 +40,7 @@ from pathlib import Path
 from typing import cast
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -53,20 +61,37 @@ PartitionValues = dict[str, str | pd.Timestamp]
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a write did: rows offered, rows new to the store, rows quarantined."""
+    """What a write did: rows offered, rows new to the store, rows quarantined; ``changed``:
+    stored rows the write gave a different value (the newest write wins), ``kept_missing``:
+    cells the write left missing where a stored value was kept."""
 
     table: str
     offered: int
     written: int
     quarantined: int
     partitions: int
+    changed: int = 0
+    kept_missing: int = 0
 
     def __str__(self) -> str:
+        rows = "bars" if "interval" in schema.table(self.table).columns else "rows"
         q = f", {self.quarantined} quarantined" if self.quarantined else ""
+        c = f", {self.changed} {rows} changed value" if self.changed else ""
+        k = f", {self.kept_missing} missing cells kept stored values" if self.kept_missing else ""
         return (
             f"{self.table}: {self.written} new of {self.offered} rows "
-            f"in {self.partitions} partitions{q}"
+            f"in {self.partitions} partitions{q}{c}{k}"
         )
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A partition after a merge: its rows, and what the merge did to the stored ones."""
+
+    rows: pd.DataFrame
+    new: int
+    changed: int
+    kept_missing: int
 
 
 def _check_partition_value(value: str) -> str:
@@ -158,19 +183,25 @@ class Store:
         name = t.name
         if len(bad):
             self._quarantine(name, bad)
-        written = 0
-        parts = 0
+        merges: list[Merged] = []
         if len(good):
             good = good.assign(date=good["ts"].dt.floor("D"))
             with self.locked(name):
                 for values, rows in good.groupby(list(t.partition_by), sort=True, observed=True):
                     values = values if isinstance(values, tuple) else (values,)
                     keys = cast(tuple[str | pd.Timestamp, ...], values)
-                    written += self._merge_partition(
-                        t, dict(zip(t.partition_by, keys, strict=True)), rows
+                    merges.append(
+                        self._merge_partition(t, dict(zip(t.partition_by, keys, strict=True)), rows)
                     )
-                    parts += 1
-        return WriteResult(name, offered, written, len(bad), parts)
+        return WriteResult(
+            name,
+            offered,
+            sum(m.new for m in merges),
+            len(bad),
+            len(merges),
+            changed=sum(m.changed for m in merges),
+            kept_missing=sum(m.kept_missing for m in merges),
+        )
 
     def _partition_path(self, t: schema.Table, values: PartitionValues) -> Path:
         d = self.root / t.name
@@ -180,20 +211,16 @@ class Store:
             d = d / f"{col}={_check_partition_value(text)}"
         return d / PART_FILE
 
-    def _merge_partition(self, t: schema.Table, values: PartitionValues, rows: pd.DataFrame) -> int:
+    def _merge_partition(
+        self, t: schema.Table, values: PartitionValues, rows: pd.DataFrame
+    ) -> Merged:
         path = self._partition_path(t, values)
         keep = [c for c in t.column_names if c not in t.partition_by]
         new = rows[t.column_names]
-        if path.exists():
-            old = conform(t.name, _read_partition(path, values))
-            merged = pd.concat([old, new], ignore_index=True)
-            before = len(old)
-        else:
-            merged, before = new, 0
-        merged = merged.drop_duplicates(list(t.key), keep="last")
-        merged = merged.sort_values(["ts", *[k for k in t.key if k != "ts"]], kind="stable")
-        _atomic_write(path, merged[keep])
-        return len(merged) - before
+        old = conform(t.name, _read_partition(path, values)) if path.exists() else new.iloc[:0]
+        merged = merge_rows(t, old, new)
+        _atomic_write(path, merged.rows[keep])
+        return merged
 
     def _quarantine(self, name: str, bad: pd.DataFrame) -> Path:
         """Write ``bad`` under ``_quarantine/<name>/``, named by its content: offering the
@@ -306,6 +333,50 @@ def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
             s = s.astype(pd.api.types.pandas_dtype(dtype))
         out[col] = s
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def merge_rows(t: schema.Table, old: pd.DataFrame, new: pd.DataFrame) -> Merged:
+    """``old`` (stored rows) merged with ``new`` on the table's key: of several rows of
+    ``new`` with one key the last is taken; where its key is stored, each column it gives
+    replaces the stored value and each it leaves missing (NaN, NA, NaT) keeps the stored
+    one. Both frames are in canonical form (:func:`conform`); the result is sorted by
+    ``ts`` and key."""
+    new = new.drop_duplicates(list(t.key), keep="last")
+    both = pd.concat([old, new], ignore_index=True)
+    repeat = both.duplicated(keep="first").to_numpy()
+    stored = int((~repeat[: len(old)]).sum())
+    both = both[~repeat].reset_index(drop=True)
+    if both.duplicated(list(t.key), keep=False).any():
+        return _coalesce(t, both, stored)
+    return Merged(_sorted(t, both), len(both) - stored, 0, 0)
+
+
+def _coalesce(t: schema.Table, both: pd.DataFrame, stored: int) -> Merged:
+    """:func:`merge_rows` for rows of which some share a key: ``both[:stored]`` are stored,
+    the rest new, none a repeat of an earlier row."""
+    key = list(t.key)
+    values = [c for c in t.column_names if c not in t.key]
+    gid = both.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    groups = int(gid.max()) + 1
+    has_old, has_new = np.zeros(groups, dtype=bool), np.zeros(groups, dtype=bool)
+    has_old[gid[:stored]] = True
+    has_new[gid[stored:]] = True
+    newest = np.zeros(groups, dtype=np.int64)
+    np.maximum.at(newest, gid, np.arange(len(both)))
+    coalesced = both[values].groupby(gid, sort=True).last().reset_index(drop=True)
+    rows = pd.concat([both[key].iloc[newest].reset_index(drop=True), coalesced], axis=1)
+    rows = rows[t.column_names]
+    revised = has_old & has_new
+    gone = both[values].iloc[newest].isna().to_numpy() & coalesced.notna().to_numpy()
+    old = both.iloc[:stored]
+    same = pd.concat([old, rows[revised]], ignore_index=True).duplicated(keep="first")
+    changed = int((~same.to_numpy()[stored:]).sum())
+    return Merged(_sorted(t, rows), int((~has_old).sum()), changed, int(gone[revised].sum()))
+
+
+def _sorted(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
+    order = ["ts", *[k for k in t.key if k != "ts"]]
+    return rows.sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def _read_partition(path: Path, values: PartitionValues) -> pd.DataFrame:

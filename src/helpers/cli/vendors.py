@@ -296,7 +296,8 @@ def run_import(args: argparse.Namespace) -> int:
         f"{Path(args.file).name}: {len(bars)} {bars['interval'].iloc[0]} bars, "
         f"{bars['exchange'].nunique()} exchange(s), {bars['symbol'].nunique()} symbol(s), "
         f"{bars['ts'].min():%Y-%m-%d %H:%M} to {bars['ts'].max():%Y-%m-%d %H:%M} UTC; "
-        f"units: {imported.units}; source {bars['source'].iloc[0]!r}"
+        f"units: {imported.units}; source {bars['source'].iloc[0]!r}; "
+        f"{imported.missing} cells missing"
     )
     for note in imported.notes:
         print(f"  {note}")

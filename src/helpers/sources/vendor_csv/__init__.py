@@ -3,7 +3,17 @@
 ``python -m helpers import --format coinglass|coinalyze FILE``. A file is read and checked in
 full before anything is stored: a bad file (unreadable, missing columns, unparseable or
 timezone-less times, negative or non-numeric values, conflicting duplicate bars, an interval
-that is not one of the canonical bar sizes) is one :class:`UserError` line and exit 2.
+that is not one of the canonical bar sizes) is one :class:`UserError` line and exit 2. So is
+a file of the wrong shape (:mod:`~helpers.sources.vendor_csv.shape`): a last line without a
+line break (it may be cut mid-number) or with fewer fields than the header ("file looks
+truncated: line 812 has 3 of the header's 7 fields"), a row with more or fewer fields than
+the header, a second header line.
+
+A blank, ``n/a``, ``-``, ``—``, ``null``, ``NaN``, ``none`` cell
+(:data:`~helpers.sources.vendor_csv.checks.MISSING_MARKERS`) is MISSING, never zero: the
+command says how many cells were missing, and on a re-import a missing cell keeps the
+stored number (:mod:`helpers.store`); a number that differs from the stored one replaces it
+(the newest write wins: vendors revise recent bars) and the command counts the bars changed.
 
 **CoinGlass** (aggregated liquidation history, one row per bar and coin): US dollars as
 published, ``source='coinglass'``. Columns: a UTC time (``time_utc``/``ts_utc`` with an
@@ -45,6 +55,7 @@ from helpers import schema
 from helpers.errors import UserError
 from helpers.sources.vendor_csv.checks import (
     INTERVAL_SECONDS,
+    MISSING_MARKERS,
     Imported,
     check_grid,
     infer_interval,
@@ -60,6 +71,7 @@ from helpers.sources.vendor_csv.coinglass import (
     coinglass_exchange,
     read_coinglass,
 )
+from helpers.sources.vendor_csv.shape import check_shape
 from helpers.store import Store, WriteResult
 
 __all__ = [
@@ -67,9 +79,11 @@ __all__ = [
     "COINGLASS_EXCHANGES",
     "FORMATS",
     "INTERVAL_SECONDS",
+    "MISSING_MARKERS",
     "SOURCE_COINGLASS",
     "Imported",
     "check_grid",
+    "check_shape",
     "coinglass_exchange",
     "import_file",
     "infer_interval",
@@ -92,8 +106,9 @@ def import_file(
     prices: str | Path | None = None,
     units: str = "auto",
 ) -> tuple[Imported, WriteResult]:
-    """Read ``path`` as ``fmt``, check every row against the schema, and only then store it:
-    a file with any bad row stores nothing."""
+    """Read ``path`` as ``fmt``, check its shape and every row against the schema, and only
+    then store it: a file with any bad line or row stores nothing. A missing cell never
+    replaces a stored number (:meth:`Store.write`)."""
     if fmt == "coinglass":
         if prices is not None or units != "auto":
             raise UserError("--prices and --units apply to Coinalyze files only")

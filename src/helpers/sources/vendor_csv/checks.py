@@ -13,10 +13,20 @@ import numpy as np
 import pandas as pd
 
 from helpers.errors import UserError
+from helpers.sources.vendor_csv.shape import check_shape
 from helpers.timegrid import INTERVAL_SECONDS
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+MISSING_MARKERS = frozenset(
+    {"", "n/a", "na", "#n/a", "-", "--", "\u2013", "\u2014", "null", "nan", "none", "<na>"}
+)
+"""Cell texts (stripped, lower case) that mean "no value": blank, ``n/a``, ``-``, an en or em
+dash, ``null``, ``NaN``, ``none``... A missing value is never zero and never stored over a
+number (:mod:`helpers.store`)."""
+
+VALUE_COLUMNS = ("long_usd", "short_usd")
 
 
 @dataclass
@@ -27,10 +37,16 @@ class Imported:
     units: str
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def missing(self) -> int:
+        """Value cells (long or short USD) of the bars that the file left missing."""
+        return int(self.bars[list(VALUE_COLUMNS)].isna().sum().sum())
+
 
 def read_csv(path: str | Path) -> pd.DataFrame:
     """The file as a frame with stripped column names; a :class:`UserError` when it is not a
-    readable, non-empty CSV."""
+    readable, non-empty CSV or its shape is wrong (a cut last line, ragged rows, a second
+    header: :mod:`helpers.sources.vendor_csv.shape`)."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: file not found")
@@ -38,6 +54,7 @@ def read_csv(path: str | Path) -> pd.DataFrame:
         head = fh.read(512).lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"<?xml", b"{", b"[")):
         raise UserError(f"{p.name}: an HTML/XML/JSON document, not a CSV file")
+    check_shape(p)
     try:
         df = pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
@@ -87,9 +104,12 @@ def utc_times(values: pd.Series, column: str, where: str) -> pd.Series:
 
 
 def non_negative_numbers(values: pd.Series, column: str, where: str) -> pd.Series:
-    """Non-negative numbers (NaN where empty); a :class:`UserError` naming the first bad row."""
-    x = pd.to_numeric(values, errors="coerce").astype("float64")
-    bad = (x.isna() & values.notna() & (values.astype("string").str.strip() != "")) | (x < 0)
+    """Non-negative numbers, NaN where missing (:data:`MISSING_MARKERS`); a :class:`UserError`
+    naming the first bad row."""
+    text = values.astype("string").str.strip().str.lower()
+    missing = (values.isna() | text.isin(MISSING_MARKERS)).fillna(True).astype(bool)
+    x = pd.to_numeric(values.mask(missing), errors="coerce").astype("float64")
+    bad = (x.isna() & ~missing) | (x < 0)
     bad |= np.isinf(x)
     if bad.any():
         i = cast(int, bad.idxmax())  # the row label of a frame from read_csv
