@@ -5,7 +5,8 @@ Layout under the data directory (default ``data/raw``)::
     <table>/exchange=<ccxt id>/date=YYYY-MM-DD/part.parquet   (market_caps: date= only)
     _quarantine/<table>/<UTC time>-<id>.parquet                (rejected rows + reason)
 
-Writes validate rows against :mod:`helpers.schema`, send rejects to quarantine, merge the
+Writes validate rows against :mod:`helpers.schema` (values, and the form of every name:
+:data:`helpers.schema.IDENTIFIERS`), send rejects to quarantine, merge the
 valid rows into each touched partition, drop duplicates on the table's key (the newest
 write wins, so a vendor's revised bar replaces the old one) and replace the partition file
 by an atomic rename. A crash mid-write leaves the previous file intact.
@@ -49,16 +50,21 @@ PartitionValues = dict[str, str | pd.Timestamp]
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a write did: rows offered, rows new to the store, rows quarantined."""
+    """What a write did: rows offered, rows new to the store, rows quarantined (the first
+    one's reason and the quarantine file, when any)."""
 
     table: str
     offered: int
     written: int
     quarantined: int
     partitions: int
+    first_reason: str | None = None
+    quarantine_file: Path | None = None
 
     def __str__(self) -> str:
         q = f", {self.quarantined} quarantined" if self.quarantined else ""
+        if self.quarantined and self.first_reason:
+            q += f" (first: {self.first_reason}; rows kept in {self.quarantine_file})"
         return (
             f"{self.table}: {self.written} new of {self.offered} rows "
             f"in {self.partitions} partitions{q}"
@@ -152,8 +158,8 @@ class Store:
         self, t: schema.Table, good: pd.DataFrame, bad: pd.DataFrame, offered: int
     ) -> WriteResult:
         name = t.name
-        if len(bad):
-            self._quarantine(name, bad)
+        qfile = self._quarantine(name, bad) if len(bad) else None
+        first = str(bad["reason"].iloc[0]) if len(bad) else None
         written = 0
         parts = 0
         if len(good):
@@ -166,7 +172,7 @@ class Store:
                         t, dict(zip(t.partition_by, keys, strict=True)), rows
                     )
                     parts += 1
-        return WriteResult(name, offered, written, len(bad), parts)
+        return WriteResult(name, offered, written, len(bad), parts, first, qfile)
 
     def _partition_path(self, t: schema.Table, values: PartitionValues) -> Path:
         d = self.root / t.name
