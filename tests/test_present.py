@@ -14,6 +14,7 @@ from helpers.present import (
     MIME_KEYFIGURES,
     MIME_SOURCES,
     KeyFigure,
+    bullets,
     caption,
     data_banner,
     format_value,
@@ -107,3 +108,12 @@ def test_caption_is_escaped_text():
     [bundle] = shown(caption, "Longs <b>$230M</b> & shorts $5M")
     assert "Longs &lt;b&gt;$230M&lt;/b&gt; &amp; shorts $5M" in bundle["text/html"]
     assert 'class="liqnb-caption"' in bundle["text/html"]
+
+
+def test_bullets_are_escaped_text():
+    [bundle] = shown(bullets, ["<script>alert(1)</script> carried the most longs", "a & b"])
+    assert bundle["text/html"] == (
+        '<ul class="liqnb-bullets"><li>&lt;script&gt;alert(1)&lt;/script&gt; carried the most '
+        "longs</li><li>a &amp; b</li></ul>"
+    )
+    assert bundle["text/plain"] == "- <script>alert(1)</script> carried the most longs\n- a & b"

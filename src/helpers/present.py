@@ -1,9 +1,10 @@
 """What notebooks call to present results: the data banner, key-figure tables and captions.
 
-No metric is computed here. Each display carries HTML for the reader and, for banners and key
-figures, a JSON payload under a project MIME type that HTML renderers ignore and that
-:mod:`helpers.report` reads back from the executed notebook (into ``summary.json`` and the
-report's SIMULATED DATA strip).
+No metric is computed here. Every text shown is HTML-escaped here (names come from files
+and venues and must never become markup). Each display carries HTML for the reader and, for
+banners and key figures, a JSON payload under a project MIME type that HTML renderers ignore
+and that :mod:`helpers.report` reads back from the executed notebook (into ``summary.json``
+and the report's SIMULATED DATA strip).
 """
 
 from __future__ import annotations
@@ -220,6 +221,21 @@ def caption(text: str) -> None:
         f"{html.escape(text)}</p>"
     )
     display({"text/html": body, "text/plain": text}, raw=True)
+
+
+def bullets(lines: Iterable[str]) -> None:
+    """Show ``lines`` as a bulleted list of plain text (HTML-escaped). Sentences built from
+    data (venue, coin or source names) go through here, never through ``Markdown(...)`` or
+    ``HTML(...)``, which would render a name such as ``<img onerror=...>`` as markup."""
+    shown = [str(line) for line in lines]
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in shown)
+    display(
+        {
+            "text/html": f'<ul class="liqnb-bullets">{items}</ul>',
+            "text/plain": "\n".join(f"- {line}" for line in shown),
+        },
+        raw=True,
+    )
 
 
 def section_link(notebook: str, title: str) -> None:

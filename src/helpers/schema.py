@@ -22,12 +22,63 @@ Conventions that hold for every table:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 SIDES = ("long", "short")
 INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d")
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """What a text column that names something may hold: a full match of ``pattern``, at
+    most ``max_len`` characters; ``example`` shows the form."""
+
+    pattern: re.Pattern[str]
+    max_len: int
+    example: str
+
+    def matches(self, value: str) -> bool:
+        return len(value) <= self.max_len and self.pattern.fullmatch(value) is not None
+
+
+_ASSET = r"[^\W_][\w.-]{0,39}"
+"""A currency code or vendor ticker: Unicode letters and digits (``BTC``, ``1000PEPE``,
+``kPEPE``, a CJK ticker), then also ``.``, ``-``, ``_``."""
+_CCXT_ID = r"[a-z0-9][a-z0-9_-]{1,31}"
+
+IDENTIFIERS: dict[str, Identifier] = {
+    "exchange": Identifier(
+        re.compile(rf"{_CCXT_ID}(?:\+{_CCXT_ID})*"), 128, "binanceusdm, binance+okx+bybit"
+    ),
+    "base": Identifier(re.compile(_ASSET), 40, "BTC, 1000PEPE"),
+    "coin": Identifier(re.compile(r"[^\W_][\w.-]{0,63}"), 64, "bitcoin, avalanche-2"),
+    "symbol": Identifier(
+        re.compile(rf"{_ASSET}(?:/{_ASSET}(?::{_ASSET})?)?"),
+        96,
+        "BTC/USDT:USDT, BTC/USD:BTC-250328, BTCUSDT_PERP.A, BTC",
+    ),
+    "source": Identifier(
+        re.compile(r"[a-z0-9][a-z0-9._+-]*(?::[a-z0-9._+-]+)*(?: \([A-Za-z0-9 .,=:+-]*\))?"),
+        96,
+        "coinalyze, ccxt.pro:okx, coingecko (EUR converted to USD via tether)",
+    ),
+    "name": Identifier(re.compile(r"[^\x00-\x1f\x7f-\x9f<>\"`{}$\\]+"), 100, "Lido Staked Ether"),
+    "table_name": Identifier(re.compile(r"[a-z][a-z0-9_]{0,31}"), 32, "liquidations"),
+}
+r"""The form of every column that names a venue, market, coin or source, in any table that
+has it: what comes from a file or a venue is checked on the way in, so a name can never be
+markup when a report shows it (rows that fail are quarantined,
+``<column>: not an identifier: '<value>'``). ``exchange``: ccxt ids, lower-case ASCII, family
+aggregates joined with ``+``. ``base``: a currency code. ``coin``: a CoinGecko id.
+``symbol``: a ccxt unified symbol ``BASE/QUOTE:SETTLE`` (with a dated/option suffix after
+``-``), a vendor symbol or a ticker; ``/`` and ``:`` only as ccxt places them. ``source``: a
+lower-case label, ``:`` parts, and one parenthesised note. ``name`` (a coin's display name)
+is free text without control characters or ``< > " ` { } $ \``. Unicode letters and digits
+count as letters in currency codes, coins and symbols; nothing else outside ASCII does."""
+NOT_AN_IDENTIFIER = "not an identifier"
 
 
 @dataclass(frozen=True)
@@ -221,7 +272,9 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     Canonical form: exactly the table's columns, in order, with the table's dtypes. A row is
     rejected for a missing column value, a naive or unparseable timestamp, a non-positive or
-    non-finite value in a column that must be positive, an unknown ``side`` or ``interval``.
+    non-finite value in a column that must be positive, an unknown ``side`` or ``interval``,
+    and last (so such a row is otherwise valid) a name that is not of its column's
+    :data:`IDENTIFIERS` form.
     The rejected frame keeps the input's values as strings so nothing is lost.
     """
     t = table(name)
@@ -269,10 +322,23 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         reject(~out["interval"].isin(INTERVALS), f"interval: must be one of {INTERVALS}")
     if name == "ohlcv":
         reject(out["high"] < out["low"], "high below low")
+    for col, ident in IDENTIFIERS.items():
+        if col in t.columns:
+            for value in _not_identifiers(out[col], ident):
+                reject(out[col] == value, f"{col}: {NOT_AN_IDENTIFIER}: {_shown(value)!r}")
 
     bad = reason.notna()
     rejected = df[bad].astype("string").assign(reason=reason[bad])
     return out[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def _not_identifiers(values: pd.Series, ident: Identifier) -> list[str]:
+    """The distinct non-empty values of ``values`` that ``ident`` does not accept."""
+    return [v for v in values.dropna().unique() if v != "" and not ident.matches(str(v))]
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 3] + "..."
 
 
 def empty(name: str) -> pd.DataFrame:

@@ -5,7 +5,8 @@ Layout under the data directory (default ``data/raw``)::
     <table>/exchange=<ccxt id>/date=YYYY-MM-DD/part.parquet   (market_caps: date= only)
     _quarantine/<table>/<UTC time>-<digest>.parquet            (rejected rows + reason)
 
-Writes validate rows against :mod:`helpers.schema`, send rejects to quarantine, merge the
+Writes validate rows against :mod:`helpers.schema` (values, and the form of every name:
+:data:`helpers.schema.IDENTIFIERS`), send rejects to quarantine, merge the
 valid rows into each touched partition, drop duplicates on the table's key (the newest
 write wins, so a vendor's revised bar replaces the old one) and replace the partition file
 by an atomic rename. A crash mid-write (even ``kill -9``) leaves the previous file intact
@@ -61,9 +62,10 @@ PartitionValues = dict[str, str | pd.Timestamp]
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a write did: rows offered, rows new to the store, rows quarantined; ``changed``:
-    stored rows the write gave a different value (the newest write wins), ``kept_missing``:
-    cells the write left missing where a stored value was kept."""
+    """What a write did: rows offered, rows new to the store, rows quarantined (the first
+    one's reason and the quarantine file, when any); ``changed``: stored rows the write gave
+    a different value (the newest write wins), ``kept_missing``: cells the write left missing
+    where a stored value was kept."""
 
     table: str
     offered: int
@@ -72,10 +74,14 @@ class WriteResult:
     partitions: int
     changed: int = 0
     kept_missing: int = 0
+    first_reason: str | None = None
+    quarantine_file: Path | None = None
 
     def __str__(self) -> str:
         rows = "bars" if "interval" in schema.table(self.table).columns else "rows"
         q = f", {self.quarantined} quarantined" if self.quarantined else ""
+        if self.quarantined and self.first_reason:
+            q += f" (first: {self.first_reason}; rows kept in {self.quarantine_file})"
         c = f", {self.changed} {rows} changed value" if self.changed else ""
         k = f", {self.kept_missing} missing cells kept stored values" if self.kept_missing else ""
         return (
@@ -181,8 +187,8 @@ class Store:
         self, t: schema.Table, good: pd.DataFrame, bad: pd.DataFrame, offered: int
     ) -> WriteResult:
         name = t.name
-        if len(bad):
-            self._quarantine(name, bad)
+        qfile = self._quarantine(name, bad) if len(bad) else None
+        first = str(bad["reason"].iloc[0]) if len(bad) else None
         merges: list[Merged] = []
         if len(good):
             good = good.assign(date=good["ts"].dt.floor("D"))
@@ -201,6 +207,8 @@ class Store:
             len(merges),
             changed=sum(m.changed for m in merges),
             kept_missing=sum(m.kept_missing for m in merges),
+            first_reason=first,
+            quarantine_file=qfile,
         )
 
     def _partition_path(self, t: schema.Table, values: PartitionValues) -> Path:

@@ -33,7 +33,8 @@ def apply_style() -> None:
     """The project's matplotlib defaults (call once per notebook).
 
     In a notebook it also switches on inline figures, so a :class:`Figure` returned by a
-    plot function is shown as an embedded PNG.
+    plot function is shown as an embedded PNG. Text is never parsed as mathtext: a coin or
+    venue name holding ``$...$`` is drawn as it is, never typeset or failing the figure.
     """
     import seaborn as sns
     from IPython import get_ipython
@@ -43,7 +44,14 @@ def apply_style() -> None:
         shell.run_line_magic("matplotlib", "inline")
 
     sns.set_theme(style="whitegrid", context="notebook")
-    plt.rcParams.update({"figure.figsize": (11, 4.5), "figure.dpi": 100, "axes.titlesize": 12})
+    plt.rcParams.update(
+        {
+            "figure.figsize": (11, 4.5),
+            "figure.dpi": 100,
+            "axes.titlesize": 12,
+            "text.parse_math": False,
+        }
+    )
 
 
 def window_label(start: pd.Timestamp | str, end: pd.Timestamp | str) -> str:

@@ -44,7 +44,9 @@ family's own contracts (:mod:`helpers.precedence`). A bar still open when pulled
   collector interpolated cannot be told apart from real ones.
 
 Times without an offset are accepted only from a column whose name says UTC or as plain
-dates (daily bars); anything else must carry an offset.
+dates (daily bars); anything else must carry an offset. A coin or symbol that is not an
+identifier (markup, a script, ``{{``, ``$``...) is never stored: its rows are quarantined
+with the reason (``base: not an identifier: '<IMG SRC=X>'``) and counted in the summary line.
 """
 
 from __future__ import annotations
@@ -107,8 +109,11 @@ def import_file(
     units: str = "auto",
 ) -> tuple[Imported, WriteResult]:
     """Read ``path`` as ``fmt``, check its shape and every row against the schema, and only
-    then store it: a file with any bad line or row stores nothing. A missing cell never
-    replaces a stored number (:meth:`Store.write`)."""
+    then store it: a file with any bad line or row stores nothing, except a row whose only
+    fault is a coin, venue or symbol that is not an identifier
+    (:data:`helpers.schema.IDENTIFIERS`): the store quarantines it with the reason and the
+    file's other rows are stored. A missing cell never replaces a stored number
+    (:meth:`Store.write`)."""
     if fmt == "coinglass":
         if prices is not None or units != "auto":
             raise UserError("--prices and --units apply to Coinalyze files only")
@@ -122,6 +127,9 @@ def import_file(
     if imported.bars.empty:
         raise UserError(f"{Path(path).name}: no bars left to import")
     _, rejected = schema.validate("liquidation_bars", imported.bars)
+    rejected = rejected[
+        ~rejected["reason"].str.contains(f": {schema.NOT_AN_IDENTIFIER}: ", regex=False)
+    ]
     if len(rejected):
         raise UserError(
             f"{Path(path).name}: {len(rejected)} rows fail the schema "
