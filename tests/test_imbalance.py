@@ -151,7 +151,7 @@ def test_window_of_one_hour():
 
 # ---- totals, cumulative, worst bar ------------------------------------------------------
 def test_window_totals_sum_observed_bars_and_count_coverage():
-    rows = [(0, "a", 30.0, 10.0), (0, "b", 50.0, 10.0), (2, "b", 0.0, 20.0)]
+    rows = [(0, "aa", 30.0, 10.0), (0, "bb", 50.0, 10.0), (2, "bb", 0.0, 20.0)]
     totals = im.window_totals(table_of(rows, 4))
     # long 30 + 50 + 0 = 80, short 10 + 10 + 20 = 40; hours 1 and 3 missing, hour 2 partial
     assert (totals.long_usd, totals.short_usd, totals.total_usd) == (80.0, 40.0, 120.0)

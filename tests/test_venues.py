@@ -81,7 +81,7 @@ def test_venue_totals_inside_spike_bars_keeps_unobserved_venue_nan():
 
 
 def test_venue_totals_with_one_side_empty_has_undefined_short_shares():
-    bars = _bars([(0, "a", 3.0, 0.0), (0, "b", 1.0, 0.0)])
+    bars = _bars([(0, "aa", 3.0, 0.0), (0, "bb", 1.0, 0.0)])
     totals = vn.venue_totals(bars, win(h(0), h(1)))
     assert list(totals["long_share"]) == [0.75, 0.25]
     assert list(totals["short_usd"]) == [0.0, 0.0]
