@@ -1,7 +1,8 @@
 """Soak: the collector on the real ccxt.pro clients against Binance USD-M and COIN-M venues that
 drop connections, send corrupt frames, go mute and refuse reconnections at random (seeded,
 tests/servers/ws_chaos.py). Nothing delivered may be lost or stored twice, nothing invented,
-every outage must lie inside a recorded gap, and memory must stay flat.
+every outage must lie inside a recorded gap, memory must stay flat, and ``python -m helpers
+doctor`` must find the store sound.
 
 ``LIQNB_SOAK_SECONDS`` sets how long the venues misbehave: 12 s in the suite, at least 60 for
 a real soak (``LIQNB_SOAK_SECONDS=120 pytest -m soak tests/test_live_soak.py``).
@@ -12,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import subprocess
+import sys
 import tracemalloc
 
 import pytest
@@ -103,3 +106,10 @@ def test_the_collector_survives_a_misbehaving_venue_and_loses_nothing_unrecorded
         assert len(st.seen) <= len(recent)
     assert c.buffered == 0 and not c.buffer
     assert memory["end"] - memory["warm"] < MEMORY_GROWTH_BYTES, memory
+    # and the store it leaves is sound: readable, valid, no duplicate keys, no leftovers
+    doctor = subprocess.run(
+        [sys.executable, "-m", "helpers", "doctor", "--data-dir", str(store.root),
+         "--reports", str(tmp_path / "reports")],
+        capture_output=True, text=True, timeout=120, env=os.environ,
+    )  # fmt: skip
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
