@@ -139,6 +139,7 @@ def test_a_dropped_stream_reconnects_records_the_gap_and_stores_no_duplicates(tm
 
         async def scenario() -> None:
             await call(bn.wait_subscribed)
+            marks["push"] = pd.Timestamp.now(tz="UTC")
             await call(bn.push, e1, e2)
             await until(lambda: c.buffered == 2)
             marks["drop"] = pd.Timestamp.now(tz="UTC")
@@ -159,7 +160,11 @@ def test_a_dropped_stream_reconnects_records_the_gap_and_stores_no_duplicates(tm
     gap = gaps.iloc[0]
     assert gap["exchange"] == "binanceusdm" and pd.isna(gap["symbol"])
     assert gap["table_name"] == "liquidations" and gap["reason"].startswith("dropped")
-    assert marks["drop"] <= gap["start"] < gap["end"] <= marks["back"]
+    # from the last frame the connection carried (its close, less the latency allowance) to
+    # the first frame on the next connection
+    allowance = pd.Timedelta(seconds=live.healing.LATENCY_ALLOWANCE_S)
+    assert marks["push"] - allowance <= gap["start"] <= marks["drop"]
+    assert gap["start"] <= marks["back"] - allowance and marks["drop"] < gap["end"] <= marks["back"]
 
 
 def test_silence_becomes_a_gap(tmp_path):
@@ -328,3 +333,4 @@ def test_only_streaming_venues():
     with pytest.raises(UserError, match="no live liquidation stream"):
         live.streams_for("gate", config)
     assert live.streams_for("binanceusdm", config) == [live.Stream("binanceusdm", None)]
+    assert live.streams_for("binancecoinm", config) == [live.Stream("binancecoinm", None)]

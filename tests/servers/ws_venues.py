@@ -1,11 +1,13 @@
-"""Local venues speaking Binance USD-M, OKX and Bybit liquidation STREAMS (plus the REST market
-lists ccxt loads first), so tests run the real ccxt.pro clients against 127.0.0.1.
+"""Local venues speaking Binance USD-M and COIN-M, OKX and Bybit liquidation STREAMS (plus the
+REST market lists ccxt loads first), so tests run the real ccxt.pro clients against 127.0.0.1.
 
 Frame shapes follow the venues' stream docs and the samples in ccxt 4.5's parsers:
 
 * Binance USD-M ``!forceOrder@arr``: ``{"e": "forceOrder", "E": ms, "o": {"s", "S" (ORDER
   side), "o", "f", "q", "p", "ap", "X", "l", "z", "T"}}``; subscribe ``{"method":
   "SUBSCRIBE", "params": [...], "id": n}`` is answered ``{"result": null, "id": n}``.
+* Binance COIN-M ``!forceOrder@arr``: the same frame plus ``o.ps`` (the pair), quantities in
+  contracts (``contractSize`` USD each in ``/dapi/v1/exchangeInfo``).
 * OKX ``liquidation-orders``: ``{"arg": {"channel", "instType"}, "data": [{"instId",
   "instFamily", "instType", "uly", "details": [{"bkLoss", "bkPx", "ccy", "posSide", "side",
   "sz", "ts"}]}]}``; subscribe is acked ``{"event": "subscribe", "arg": ..., "connId"}``;
@@ -15,136 +17,33 @@ Frame shapes follow the venues' stream docs and the samples in ccxt 4.5's parser
   answered ``{"success": true, "ret_msg": "", "op": ..., "conn_id", "req_id"}``.
 
 A test pushes frames (:meth:`StreamVenue.push`), drops every connection
-(:meth:`StreamVenue.drop`) or stays silent; frames listed in ``on_subscribe`` are sent to each
-new subscriber. The numbers are invented.
+(:meth:`StreamVenue.drop`), sends a broken frame, refuses reconnections or stays silent (the
+faults are in :mod:`servers.ws_base`); frames listed in ``on_subscribe`` are sent to each new
+subscriber. The numbers are invented.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from servers.http_venues import binance_symbol_info
-from servers.vendors import AppThread
+from servers.ws_base import Frame, StreamVenue
 
-Frame = dict[str, Any]
-
-
-class StreamVenue:
-    """One venue: REST market list + a websocket endpoint on every other path."""
-
-    name = "venue"
-
-    def __init__(self, on_subscribe: list[Frame] | None = None) -> None:
-        self.on_subscribe = list(on_subscribe or [])
-        self.sockets: set[web.WebSocketResponse] = set()
-        self.subscriptions: list[Any] = []
-        self.connections = 0
-        self.app = web.Application()
-        self.app.router.add_route("GET", "/{tail:.*}", self._route)
-        self.thread = AppThread(self.app)
-
-    # ---- test controls ---------------------------------------------------------------------
-    def __enter__(self) -> StreamVenue:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.thread.call(self._close_all(), 5)
-        self.thread.stop()
-
-    @property
-    def http(self) -> str:
-        return self.thread.base_url
-
-    @property
-    def ws(self) -> str:
-        return self.thread.ws_url
-
-    def push(self, *frames: Frame) -> None:
-        """Send ``frames`` to every subscribed connection."""
-        self.thread.call(self._send_all(list(frames)))
-
-    def drop(self) -> None:
-        """Close every connection abruptly (a dropped stream)."""
-        self.thread.call(self._close_all())
-
-    def wait_subscribed(self, n: int = 1, timeout: float = 10.0) -> None:
-        """Block until ``n`` subscriptions have been made in total."""
-        self.thread.call(self._wait(lambda: len(self.subscriptions) >= n, timeout), timeout + 1)
-
-    def wait_connections(self, n: int, timeout: float = 10.0) -> None:
-        """Block until ``n`` connections have been opened in total."""
-        self.thread.call(self._wait(lambda: self.connections >= n, timeout), timeout + 1)
-
-    def ccxt_options(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    # ---- venue specifics -------------------------------------------------------------------
-    def rest(self, request: web.Request) -> Any:
-        raise NotImplementedError
-
-    def answer(self, msg: str) -> tuple[list[Any], bool]:
-        """Replies to a client message and whether it was a subscription."""
-        raise NotImplementedError
-
-    # ---- plumbing --------------------------------------------------------------------------
-    async def _route(self, request: web.Request) -> web.StreamResponse:
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            return await self._socket(request)
-        payload = self.rest(request)
-        if payload is None:
-            return web.json_response({"msg": "not found"}, status=404)
-        return web.json_response(payload)
-
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        self.connections += 1
-        try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                replies, subscribed = self.answer(msg.data)
-                if subscribed:
-                    self.sockets.add(ws)
-                for r in replies:
-                    await ws.send_str(r if isinstance(r, str) else json.dumps(r))
-                if subscribed:
-                    for frame in self.on_subscribe:
-                        await ws.send_str(json.dumps(frame))
-        finally:
-            self.sockets.discard(ws)
-        return ws
-
-    async def _send_all(self, frames: list[Frame]) -> None:
-        for ws in list(self.sockets):
-            for f in frames:
-                await ws.send_str(json.dumps(f))
-
-    async def _close_all(self) -> None:
-        """Cut every subscribed connection without a close frame, as a network drop does."""
-        for ws in list(self.sockets):
-            self.sockets.discard(ws)
-            transport = ws._writer.transport if ws._writer is not None else None
-            if transport is not None:
-                transport.close()
-            else:
-                await ws.close()
-
-    @staticmethod
-    async def _wait(cond: Callable[[], bool], timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not cond():
-            if loop.time() > deadline:
-                raise TimeoutError("condition not met")
-            await asyncio.sleep(0.02)
-
+__all__ = [
+    "BinanceCoinmStream",
+    "BinanceStream",
+    "BybitStream",
+    "Frame",
+    "OkxStream",
+    "StreamVenue",
+    "bybit_liquidation",
+    "coinm_force_order",
+    "force_order",
+    "okx_liquidation",
+]
 
 # ---- Binance USD-M -------------------------------------------------------------------------
 
@@ -210,6 +109,67 @@ class BinanceStream(StreamVenue):
             self.subscriptions.append(data["params"])
             return [{"result": None, "id": data["id"]}], True
         return [], False
+
+
+# ---- Binance COIN-M ------------------------------------------------------------------------
+
+
+def coinm_symbol_info(pair: str, base: str, contract_usd: int) -> dict[str, Any]:
+    """One ``GET /dapi/v1/exchangeInfo`` entry: the ``<pair>_PERP`` perpetual, margined in
+    ``base``, ``contract_usd`` USD per contract (``contractSize``)."""
+    info = binance_symbol_info(f"{pair}_PERP", base, quote="USD")
+    info.pop("status")
+    info.update(
+        pair=pair,
+        marginAsset=base,
+        contractStatus="TRADING",
+        contractSize=contract_usd,
+        quantityPrecision=0,
+        equalQtyPrecision=4,
+    )
+    return info
+
+
+def coinm_force_order(
+    symbol: str, order_side: str, contracts: str, avg_price: str, t_ms: int
+) -> Frame:
+    """A COIN-M ``forceOrder`` frame: ``q``/``l``/``z`` in CONTRACTS, ``ps`` the pair."""
+    frame = force_order(symbol, order_side, contracts, avg_price, t_ms)
+    frame["o"]["ps"] = symbol.split("_")[0]
+    return frame
+
+
+class BinanceCoinmStream(BinanceStream):
+    """Binance COIN-M: ``!forceOrder@arr`` on the dstream host (ccxt's ``ws.inverse``), markets
+    from ``/dapi/v1/exchangeInfo`` (BTC 100 USD a contract, ETH 10)."""
+
+    name = "binancecoinm"
+
+    def ccxt_options(self) -> dict[str, Any]:
+        return {
+            "urls": {
+                "api": {
+                    "dapiPublic": f"{self.http}/dapi/v1",
+                    "dapiData": f"{self.http}/futures/data",
+                    "ws": {"inverse": f"{self.ws}/ws"},
+                }
+            },
+            "options": {"fetchMarkets": {"types": ["inverse"]}},
+        }
+
+    def rest(self, request: web.Request) -> Any:
+        if request.path != "/dapi/v1/exchangeInfo":
+            return None
+        return {
+            "timezone": "UTC",
+            "serverTime": 1722470400000,
+            "rateLimits": [],
+            "exchangeFilters": [],
+            "symbols": [
+                coinm_symbol_info("BTCUSD", "BTC", 100),
+                coinm_symbol_info("ETHUSD", "ETH", 10),
+            ],
+        }
 
 
 # ---- OKX -----------------------------------------------------------------------------------

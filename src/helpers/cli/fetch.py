@@ -71,7 +71,7 @@ def add_collect_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--exchanges",
         default=",".join(live.LIVE_EXCHANGES),
-        help=f"comma list among {','.join(live.LIVE_EXCHANGES)} (default: all three)",
+        help=f"comma list among {','.join(live.LIVE_EXCHANGES)} (default: all)",
     )
     p.add_argument("--seconds", type=float, default=None, help="stop after N seconds")
     p.add_argument("--flush-seconds", type=float, default=5.0, help="write at least this often")

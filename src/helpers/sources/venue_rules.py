@@ -45,7 +45,7 @@ ccxt's ``parse_open_interest`` reads index 1 (Bitfinex ``status/deriv/{key}/hist
 
 LiveStream = Literal["per_symbol", "all_swaps", "all_markets"]
 """How a venue's liquidation stream is watched: one subscription per symbol (Bybit), every
-swap at once (OKX), or the all-market stream (Binance ``!forceOrder@arr``)."""
+swap at once (OKX), or the all-market stream (Binance USD-M and COIN-M ``!forceOrder@arr``)."""
 
 LiquidationFormat = Literal[
     "binance_force_order",
@@ -193,7 +193,7 @@ _HTX_LIQUIDATIONS = VenueQuirks(
 VENUES: Mapping[str, VenueQuirks] = {
     "binanceusdm": replace(_BINANCE, live_stream="all_markets"),
     "binance": _BINANCE,
-    "binancecoinm": replace(_BINANCE, linear_contract_size=None),
+    "binancecoinm": replace(_BINANCE, linear_contract_size=None, live_stream="all_markets"),
     "okx": VenueQuirks(
         page_limits={"funding": 100},
         funding_end_param="after",

@@ -1,11 +1,13 @@
 """Live liquidation collector: ccxt.pro streams appended to the store in small batches.
 
-``python -m helpers collect [--exchanges binanceusdm,okx,bybit] [--seconds N]``
+``python -m helpers collect [--exchanges binanceusdm,binancecoinm,okx,bybit] [--seconds N]``
 
 Streams (the venues publish liquidations on websockets only):
 
-* ``binanceusdm``: ``watchLiquidationsForSymbols`` with no symbols, i.e. the all-market
-  ``!forceOrder@arr`` stream (at most one liquidation per symbol per second: a lower bound);
+* ``binanceusdm`` and ``binancecoinm``: ``watchLiquidationsForSymbols`` with no symbols, i.e.
+  the all-market ``!forceOrder@arr`` stream of USD-M (fstream) and COIN-M (dstream; sizes in
+  contracts of 100 USD for BTC, 10 USD otherwise, from the market's ``contractSize``); at most
+  one liquidation per symbol per second: a lower bound;
 * ``okx``: ``watchLiquidationsForSymbols`` on every swap (``liquidation-orders``, SWAP);
 * ``bybit``: ``watchLiquidations`` per symbol (``allLiquidation.<id>``), the symbols of the
   config's ``exchanges.bybit.symbols`` (or ``collect.symbols``).
@@ -20,11 +22,18 @@ nothing.
 Coverage is recorded in ``gaps`` (``table_name='liquidations'``; ``symbol`` empty for an
 all-market stream), so reports show missing data as missing:
 
-* **dropped**: the connection failed or closed. The gap runs from the failure to the moment
-  the stream is connected again; reconnection waits ``1, 2, 4 ... --max-backoff`` seconds.
+* **dropped**: the connection under the stream failed, closed, or was replaced, also when
+  ccxt reconnected on its own between two watch calls (seen by comparing ccxt's client and
+  connection with the ones the stream was on, :mod:`.healing`). The gap runs from the last
+  frame that connection carried (less one second of latency allowance) to the first frame on
+  the next one; reconnection waits ``1, 2, 4 ... --max-backoff`` seconds, and the failed
+  client is closed and taken out of ccxt's ``clients`` so the next watch dials afresh.
 * **silent**: no message for ``--silence-seconds``. The gap runs from the last message to the
   next one. A quiet market also triggers it, which overstates missing data rather than
-  passing an outage off as "no liquidations"; choose the threshold accordingly.
+  passing an outage off as "no liquidations"; choose the threshold accordingly. The
+  connection is then pinged: one that sends nothing back within ``min(silence, 10 s)`` (its
+  receive loop died on a malformed frame, or the peer is gone) is reset as **dropped**, so a
+  stream never stays dead.
 * **stopped**: the collector was not running (crashed, restarted, upgraded). Each run leaves
   a heartbeat in ``<data_dir>/_state/collector-<exchange>.json`` after every flush; the next
   run records the stretch from it to its own start for every stream the last run had
@@ -45,7 +54,7 @@ returns the cached liquidations ``since`` the last one (minus a margin), dedupli
 
 from __future__ import annotations
 
-from helpers.sources.live import downtime
+from helpers.sources.live import downtime, healing
 from helpers.sources.live.collector import Collector
 from helpers.sources.live.coverage import Gap, Stats, StreamState
 from helpers.sources.live.streams import (
@@ -72,6 +81,7 @@ __all__ = [
     "StreamState",
     "Watch",
     "downtime",
+    "healing",
     "source_label",
     "streams_for",
     "watcher",

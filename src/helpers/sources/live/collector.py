@@ -1,8 +1,8 @@
 """The :class:`Collector`: runs every stream (watch, reconnect with backoff, silence
-detection), buffers the normalised events, opens and closes coverage gaps, and flushes events
-and gaps to the store, leaving a heartbeat after each flush (the next run records the time
-between as a ``stopped`` gap, :mod:`.downtime`); :meth:`Collector.summary` is what the command
-prints per exchange.
+detection, and healing of the connection under it, :mod:`.healing`), buffers the normalised
+events, opens and closes coverage gaps, and flushes events and gaps to the store, leaving a
+heartbeat after each flush (the next run records the time between as a ``stopped`` gap,
+:mod:`.downtime`); :meth:`Collector.summary` is what the command prints per exchange.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from ccxt.base.errors import NetworkError
 
 from helpers import schema
+from helpers.sources.live import healing
 from helpers.sources.live.coverage import Gap, Stats, StreamState
 from helpers.sources.live.downtime import downtime_gaps, write_heartbeat
 from helpers.sources.live.streams import (
@@ -52,6 +54,8 @@ class Collector:
         silence_seconds: float | dict[str, float] = 300.0,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
+        probe_seconds: float = 10.0,
+        cache_limit: int = CACHE_LIMIT,
     ) -> None:
         self.store = store
         self.exchanges = exchanges
@@ -61,6 +65,10 @@ class Collector:
         self.silence = silence_seconds
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.probe_seconds = probe_seconds
+        self.cache_limit = cache_limit
+        self.states: dict[Stream, StreamState] = {}
+        self._closing: set[asyncio.Task[Any]] = set()
         self.buffer: list[pd.DataFrame] = []
         self.buffered = 0
         self.open_gaps: dict[Stream, Gap] = {}
@@ -84,14 +92,17 @@ class Collector:
     async def run(self, seconds: float | None = None) -> None:
         """Collect until :meth:`stop` (or for ``seconds``), then flush and close."""
         self._record_downtime(_now())
+        loop = asyncio.get_running_loop()
+        previous = loop.get_exception_handler()
+        loop.set_exception_handler(healing.receive_errors_handler(previous))
         for ex in self.exchanges.values():
             ex.newUpdates = False
-            ex.options["liquidationsLimit"] = CACHE_LIMIT
+            ex.options["liquidationsLimit"] = self.cache_limit
         tasks = [asyncio.create_task(self._stream(s), name=s.label) for s in self.streams]
         flusher = asyncio.create_task(self._flusher(), name="flusher")
         timer = None
         if seconds is not None:
-            timer = asyncio.get_running_loop().call_later(seconds, self.stop)
+            timer = loop.call_later(seconds, self.stop)
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -110,6 +121,10 @@ class Collector:
             for ex in self.exchanges.values():
                 with contextlib.suppress(Exception):
                     await ex.close()
+            for closing in list(self._closing):
+                closing.cancel()
+            await asyncio.gather(*self._closing, return_exceptions=True)
+            loop.set_exception_handler(previous)
 
     # ---- one stream ------------------------------------------------------------------------
     def _silence_for(self, stream: Stream) -> float:
@@ -122,40 +137,32 @@ class Collector:
         watch = watcher(stream)
         silence = self._silence_for(stream)
         poll = max(0.02, min(0.25, silence / 4))
-        st = StreamState(last_message=_now())
+        st = self.states[stream] = StreamState(last_message=_now())
         while not self.stopping:
             task = asyncio.ensure_future(self._watch_once(ex, watch, st.since))
             while not task.done():
                 await asyncio.wait({task}, timeout=poll)
-                if (
-                    not task.done()
-                    and self._cached_news(ex, st)
-                    and self._take_cached(stream, ex, st)
-                ):
-                    self._received(stream, st)
                 if self.stopping:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
                     if self._cached_news(ex, st):
                         self._take_cached(stream, ex, st)
                     return
-                now = _now()
-                if st.reconnecting and self._connected(ex):
-                    self._close_gap(stream, now)
-                    log.info("%s: reconnected", stream.label)
-                    st.reconnecting, st.last_message = False, now
-                elif (
-                    stream not in self.open_gaps
-                    and (now - st.last_message).total_seconds() >= silence
-                ):
-                    reason = f"silent: no message for {silence:g} s"
-                    self._open_gap(stream, st.last_message, reason)
-                    log.warning("%s: silent for %g s (gap recorded)", stream.label, silence)
-            exc = task.exception() if not task.cancelled() else None
+                self._check_link(stream, ex, st)
+                if task.done():
+                    break
+                if self._cached_news(ex, st) and self._take_cached(stream, ex, st):
+                    self._received(stream, st)
+                await self._check_silence(stream, ex, st, silence)
+                st.awake = time.time()
+            exc = self._failure(task)
             if exc is None:
-                st.failures = 0
+                self._check_link(stream, ex, st)
+                if st.reconnecting and st.url is None:  # no earlier connection it came from
+                    self._reconnected(stream, st)
                 self._received(stream, st)
                 self._take(stream, ex, task.result(), st)
+                st.awake = time.time()
                 continue
             if not is_transient(exc):
                 self.failures[stream] = f"{type(exc).__name__}: {exc}"
@@ -164,11 +171,7 @@ class Collector:
                 self._open_gap(stream, _now(), f"failed: {type(exc).__name__}")
                 return
             st.failures += 1
-            if not st.reconnecting:
-                now = _now()
-                self._close_gap(stream, now)
-                self._open_gap(stream, now, f"dropped: {type(exc).__name__}")
-            st.reconnecting = True
+            self._lose(stream, ex, st, f"dropped: {type(exc).__name__}")
             wait = min(self.backoff * 2 ** (st.failures - 1), self.max_backoff)
             log.warning(
                 "%s: %s: %s; reconnecting in %.2f s",
@@ -180,13 +183,82 @@ class Collector:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), wait)
 
+    @staticmethod
+    def _failure(task: asyncio.Future[Any]) -> BaseException | None:
+        """What ended a watch call: its exception, a NetworkError for a call cancelled under
+        it (its client was closed), None for a result."""
+        if task.cancelled():
+            return NetworkError("watch call cancelled: its connection was closed")
+        return task.exception()
+
     def _received(self, stream: Stream, st: StreamState) -> None:
-        """A message arrived: the stream is observed again from now."""
+        """A message arrived: a silent stretch ends now (a lost connection's gap ends only
+        when the next connection carries a frame, :meth:`_check_link`)."""
         now = _now()
-        if stream in self.open_gaps:
+        if stream in self.open_gaps and not st.reconnecting:
             self._close_gap(stream, now)
             log.info("%s: messages again", stream.label)
-        st.reconnecting, st.last_message = False, now
+        st.last_message = now
+
+    # ---- the connection under a stream (:mod:`.healing`) ----------------------------------
+    def _check_link(self, stream: Stream, ex: Any, st: StreamState) -> None:
+        """Compare the stream's connection with ccxt's current one: a connection closed or
+        replaced (also by ccxt on its own, between two watch calls) opens a ``dropped`` gap
+        from its last frame; the next connection's first frame closes it."""
+        st.url = st.url or healing.find_url(ex, stream)
+        if st.url is None:
+            return
+        current = healing.Link.current(ex, st.url)
+        if st.link is not None and not st.link.same_as(current):
+            self._lose(stream, ex, st, f"dropped: {st.link.failure()}")
+        if st.link is None and current is not None:
+            st.link = current
+        if st.link is not None and st.link.failed():
+            self._lose(stream, ex, st, f"dropped: {st.link.failure()}")
+        if st.reconnecting and st.link is not None and st.link.heard():
+            self._reconnected(stream, st)
+
+    def _reconnected(self, stream: Stream, st: StreamState) -> None:
+        now = _now()
+        self._close_gap(stream, now)
+        log.info("%s: reconnected", stream.label)
+        st.reconnecting, st.failures, st.last_message = False, 0, now
+
+    def _lose(self, stream: Stream, ex: Any, st: StreamState, reason: str) -> None:
+        """The stream's connection is gone or useless: reset its client (the next watch
+        dials afresh) and, unless already reconnecting, open a gap from its last frame
+        (:meth:`healing.Link.lost_since`)."""
+        link, st.link = st.link, None
+        if link is not None:
+            healing.reset(ex, link, f"{stream.label}: {reason}", self._closing)
+        if st.reconnecting:
+            return
+        now = _now()
+        start = now
+        if link is not None:
+            since = link.lost_since(st.awake, st.newest_ms, self._silence_for(stream))
+            start = min(pd.Timestamp(since, unit="s", tz="UTC"), now)
+        self._close_gap(stream, now)
+        self._open_gap(stream, start, reason)
+        st.reconnecting = True
+        log.warning("%s: %s (gap recorded)", stream.label, reason)
+
+    async def _check_silence(
+        self, stream: Stream, ex: Any, st: StreamState, silence: float
+    ) -> None:
+        """No message for ``silence`` s: record a ``silent`` gap, then ping the connection;
+        one that answers nothing within the probe time is reset."""
+        now = _now()
+        if (now - st.last_message).total_seconds() < silence:
+            return
+        if stream not in self.open_gaps:
+            self._open_gap(stream, st.last_message, f"silent: no message for {silence:g} s")
+            log.warning("%s: silent for %g s (gap recorded)", stream.label, silence)
+        if st.link is None:
+            return
+        probe = min(silence, self.probe_seconds)
+        if await st.link.health(time.time(), silence, probe) == "dead":
+            self._lose(stream, ex, st, f"dropped: no answer to a ping in {probe:g} s")
 
     @staticmethod
     async def _watch_once(ex: Any, watch: Watch, since: int | None) -> list[dict[str, Any]]:
@@ -214,15 +286,6 @@ class Collector:
         st.last_item = last
         return n
 
-    @staticmethod
-    def _connected(ex: Any) -> bool:
-        for client in list(getattr(ex, "clients", {}).values()):
-            fut = client.connected
-            up = fut.done() and not fut.cancelled() and fut.exception() is None
-            if up and client.connection is not None and not client.connection.closed:
-                return True
-        return False
-
     def _take(self, stream: Stream, ex: Any, items: list[dict[str, Any]], st: StreamState) -> int:
         """Buffer the events among ``items`` not seen yet and move ``st.since`` on; returns
         how many were new."""
@@ -243,6 +306,7 @@ class Collector:
             for eid in [k for k, v in st.seen.items() if v < horizon]:
                 del st.seen[eid]
             st.since = max(st.since or 0, newest - SINCE_MARGIN_MS)
+            st.newest_ms = max(st.newest_ms or 0, newest)
         if len(fresh):
             self.buffer.append(fresh)
             self.buffered += len(fresh)

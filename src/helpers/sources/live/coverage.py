@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from helpers.sources.live.healing import Link
 from helpers.sources.live.streams import TABLE, Stream
 
 
@@ -54,7 +56,9 @@ class Stats:
 @dataclass
 class StreamState:
     """Where one stream is: the ``since`` (ms) of its next watch call, event ids seen lately,
-    the last message time, whether it is reconnecting, and the last cache item taken."""
+    the last message time, whether it is reconnecting, the last cache item taken, the end of
+    its last poll (``awake``, s), the newest event time taken (ms, the venue's clock), and the
+    URL and connection (:class:`~helpers.sources.live.healing.Link`) it is on."""
 
     last_message: pd.Timestamp
     since: int | None = None
@@ -62,3 +66,7 @@ class StreamState:
     failures: int = 0
     reconnecting: bool = False
     last_item: Any = None
+    awake: float = field(default_factory=time.time)
+    newest_ms: int | None = None
+    url: str | None = None
+    link: Link | None = None
