@@ -25,7 +25,7 @@ from helpers import schema
 from helpers.config import load_precedence
 from helpers.precedence import one_source_per_bar
 from helpers.rollup import finer_intervals, with_rolled_up
-from helpers.store import Store, WriteResult, conform
+from helpers.store import Store, WriteResult, conform, window_filter
 from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
 
 _BARS_SQL = """
@@ -215,20 +215,9 @@ def price_bins(
     )
     if not store.has_data("liquidations"):
         return empty
-    s, e = to_utc(start), to_utc(end)
-    clauses, params = ["base = $base"], {"base": base, "w": float(bin_width), "o": float(origin)}
-    if s is not None:
-        clauses += ["date >= $sd::DATE", "ts >= $s"]
-        params |= {"sd": s.strftime("%Y-%m-%d"), "s": s.to_pydatetime()}
-    if e is not None:
-        clauses += ["date <= $ed::DATE", "ts < $e"]
-        params |= {"ed": e.strftime("%Y-%m-%d"), "e": e.to_pydatetime()}
-    if exchanges is not None:
-        clauses.append("list_contains($ex, exchange)")
-        params["ex"] = list(exchanges)
-    if symbols is not None:
-        clauses.append("list_contains($sy, symbol)")
-        params["sy"] = list(symbols)
+    clauses, params = window_filter(start, end, exchanges, symbols)
+    clauses.append("base = $base")
+    params |= {"base": base, "w": float(bin_width), "o": float(origin)}
     sql = f"""
         SELECT floor(round((price - $o) / $w, 9))::BIGINT AS bin, side,
                sum(notional_usd) AS usd, count(*) AS n

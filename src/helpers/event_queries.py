@@ -16,8 +16,8 @@ import duckdb
 import pandas as pd
 
 from helpers import schema
-from helpers.store import Store, conform
-from helpers.timegrid import TimeLike, interval_timedelta, to_utc
+from helpers.store import Store, conform, window_filter
+from helpers.timegrid import TimeLike, interval_timedelta
 
 VENUE_COLUMNS = {
     "exchange": "string",
@@ -39,25 +39,11 @@ def _where(
     symbols: Sequence[str] | None,
     base: str | None = None,
 ) -> tuple[str, dict[str, object]]:
-    clauses: list[str] = ["TRUE"]
-    params: dict[str, object] = {}
-    s, e = to_utc(start), to_utc(end)
-    if s is not None:
-        clauses += ["date >= $sd::DATE", "ts >= $s"]
-        params |= {"sd": s.strftime("%Y-%m-%d"), "s": s.to_pydatetime()}
-    if e is not None:
-        clauses += ["date <= $ed::DATE", "ts < $e"]
-        params |= {"ed": e.strftime("%Y-%m-%d"), "e": e.to_pydatetime()}
-    if exchanges is not None:
-        clauses.append("list_contains($ex, exchange)")
-        params["ex"] = list(exchanges)
-    if symbols is not None:
-        clauses.append("list_contains($sy, symbol)")
-        params["sy"] = list(symbols)
+    clauses, params = window_filter(start, end, exchanges, symbols)
     if base is not None:
         clauses.append("base = $base")
         params["base"] = base
-    return " AND ".join(clauses), params
+    return " AND ".join(["TRUE", *clauses]), params
 
 
 def _query(store: Store, sql: str, params: dict[str, object]) -> pd.DataFrame:

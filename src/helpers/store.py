@@ -281,7 +281,12 @@ class Store:
         t = schema.table(name)
         if not self.has_data(name):
             return schema.empty(name)
-        clauses, params = self._filters(t, start, end, exchanges, symbols)
+        clauses, params = window_filter(
+            start,
+            end,
+            exchanges if "exchange" in t.columns else None,
+            symbols if "symbol" in t.columns else None,
+        )
         if where:
             clauses.append(f"({where})")
         sql = f"SELECT * EXCLUDE (date) FROM {self.scan(name)}"
@@ -296,37 +301,39 @@ class Store:
             con.close()
         return conform(name, df)
 
-    @staticmethod
-    def _filters(
-        t: schema.Table,
-        start: TimeLike | None,
-        end: TimeLike | None,
-        exchanges: Sequence[str] | None,
-        symbols: Sequence[str] | None,
-    ) -> tuple[list[str], list[object]]:
-        clauses: list[str] = []
-        params: list[object] = []
-        s, e = to_utc(start), to_utc(end)
-        if s is not None:
-            clauses += ["date >= ?::DATE", "ts >= ?"]
-            params += [s.strftime("%Y-%m-%d"), s.to_pydatetime()]
-        if e is not None:
-            clauses += ["date <= ?::DATE", "ts < ?"]
-            params += [e.strftime("%Y-%m-%d"), e.to_pydatetime()]
-        if exchanges is not None and "exchange" in t.columns:
-            clauses.append("list_contains(?, exchange)")
-            params.append(list(exchanges))
-        if symbols is not None and "symbol" in t.columns:
-            clauses.append("list_contains(?, symbol)")
-            params.append(list(symbols))
-        return clauses, params
-
     def exchanges(self, name: str = "liquidations") -> list[str]:
         """Exchanges that have at least one partition file of ``name`` (a folder holding only
         what a failed or killed write left, or nothing, is not a partition)."""
         d = self.table_dir(name)
         folders = {p.relative_to(d).parts[0] for p in self.files(name)}
         return sorted(f.split("=", 1)[1] for f in folders if f.startswith("exchange="))
+
+
+def window_filter(
+    start: TimeLike | None,
+    end: TimeLike | None,
+    exchanges: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+) -> tuple[list[str], dict[str, object]]:
+    """DuckDB ``WHERE`` clauses (named parameters ``$sd $s $ed $e $ex $sy``) for the half-open
+    window ``start <= ts < end`` and the given exchanges and symbols, with the ``date``
+    partition pruned; None leaves a bound or list out."""
+    clauses: list[str] = []
+    params: dict[str, object] = {}
+    s, e = to_utc(start), to_utc(end)
+    if s is not None:
+        clauses += ["date >= $sd::DATE", "ts >= $s"]
+        params |= {"sd": s.strftime("%Y-%m-%d"), "s": s.to_pydatetime()}
+    if e is not None:
+        clauses += ["date <= $ed::DATE", "ts < $e"]
+        params |= {"ed": e.strftime("%Y-%m-%d"), "e": e.to_pydatetime()}
+    if exchanges is not None:
+        clauses.append("list_contains($ex, exchange)")
+        params["ex"] = list(exchanges)
+    if symbols is not None:
+        clauses.append("list_contains($sy, symbol)")
+        params["sy"] = list(symbols)
+    return clauses, params
 
 
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
