@@ -249,3 +249,23 @@ def format_spike_table(spikes: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out
+
+
+def no_data_background(ax: Axes, x0: float, y0: float, width: float, height: float) -> None:
+    """Hatch grey under a heatmap's cells, so a cell left transparent (no data) reads as
+    missing, not as zero."""
+    from matplotlib.patches import Rectangle
+
+    ax.add_patch(
+        Rectangle(
+            (x0, y0),
+            width,
+            height,
+            facecolor=MISSING_COLOR,
+            edgecolor="dimgrey",
+            hatch="//",
+            linewidth=0,
+            zorder=0,
+            gid="no_data_background",
+        )
+    )

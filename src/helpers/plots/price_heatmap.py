@@ -19,10 +19,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from helpers.plots import style
-from helpers.plots.imbalance import MISSING_COLOR, bar_width, date_numbers, utc_time_axis
+from helpers.plots.imbalance import bar_width, date_numbers, no_data_background, utc_time_axis
 from helpers.timegrid import Window
 from helpers.venues import market_name
 
@@ -43,18 +42,8 @@ def _norm(values: np.ndarray) -> LogNorm:
 
 def _panel(ax: Axes, grid: pd.DataFrame, x_edges: np.ndarray, y_edges: np.ndarray,
            cmap_name: str, norm: LogNorm, side: str) -> mpl.collections.QuadMesh:  # fmt: skip
-    ax.add_patch(
-        Rectangle(
-            (x_edges[0], y_edges[0]),
-            x_edges[-1] - x_edges[0],
-            y_edges[-1] - y_edges[0],
-            facecolor=MISSING_COLOR,
-            edgecolor="dimgrey",
-            hatch="//",
-            linewidth=0,
-            zorder=0,
-            gid="no_data_background",
-        )
+    no_data_background(
+        ax, x_edges[0], y_edges[0], x_edges[-1] - x_edges[0], y_edges[-1] - y_edges[0]
     )
     values = grid.to_numpy(dtype="float64")
     cmap = mpl.colormaps[cmap_name].with_extremes(under="white", bad=(0, 0, 0, 0))

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
 from helpers.plots import style
 from helpers.plots.annotate import bar_word
@@ -64,13 +63,5 @@ def plot_coin_split(
         word = bar_word(window.interval)
         _grouped(axes[1], worst_split.reindex(window_split.index),
                  f"worst {word}, {pd.Timestamp(worst_ts):%Y-%m-%d %H:%M} UTC")  # fmt: skip
-    fig.legend(
-        handles=[
-            Patch(color=style.LONG_COLOR, label="longs liquidated"),
-            Patch(color=style.SHORT_COLOR, label="shorts liquidated"),
-        ],
-        loc="outside lower center",
-        ncols=2,
-        fontsize="small",
-    )
+    style.long_short_legend(fig)
     return style.finish_figure(fig, "Liquidations by coin", window)

@@ -263,3 +263,19 @@ def signed_usd_axis(ax: Axes, up: str = "longs", down: str = "shorts", axis: str
                              (0.02, "bottom", f"\u25bc {down}", "side_down")):  # fmt: skip
         ax.text(0.005, y, text, transform=ax.transAxes, fontsize="small", color="dimgrey",
                 ha="left", va=va, gid=gid)  # fmt: skip
+
+
+def long_short_legend(fig: Figure) -> None:
+    """The figure-wide legend of the long (red) and short (green) liquidation colours, below
+    the panels."""
+    from matplotlib.patches import Patch
+
+    fig.legend(
+        handles=[
+            Patch(color=LONG_COLOR, label="longs liquidated"),
+            Patch(color=SHORT_COLOR, label="shorts liquidated"),
+        ],
+        loc="outside lower center",
+        ncols=2,
+        fontsize="small",
+    )

@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Rectangle
 
 from helpers.plots import style
 from helpers.plots.imbalance import (
@@ -26,6 +26,7 @@ from helpers.plots.imbalance import (
     bar_width,
     date_numbers,
     new_figure,
+    no_data_background,
     utc_time_axis,
     window_xlim,
 )
@@ -97,15 +98,7 @@ def plot_venue_totals(
     if spike_totals is not None:
         n = int(spike_totals["bars"].iloc[0]) if len(spike_totals) else 0
         _grouped_long_short(axes[1], spike_totals, f"inside the {n} spike bars")
-    fig.legend(
-        handles=[
-            Patch(color=style.LONG_COLOR, label="longs liquidated"),
-            Patch(color=style.SHORT_COLOR, label="shorts liquidated"),
-        ],
-        loc="outside lower center",
-        ncols=2,
-        fontsize="small",
-    )
+    style.long_short_legend(fig)
     return finish_figure(fig, "Liquidations by venue", window)
 
 
@@ -180,19 +173,7 @@ def plot_coverage_strip(
     shown = np.ma.masked_invalid(
         np.where(values > 0, values, np.where(values == 0, vmin / 10, values))
     )
-    ax.add_patch(
-        Rectangle(
-            (x_edges[0], 0),
-            x_edges[-1] - x_edges[0],
-            len(venues),
-            facecolor=MISSING_COLOR,
-            edgecolor="dimgrey",
-            hatch="//",
-            linewidth=0,
-            zorder=0,
-            gid="no_data_background",
-        )
-    )
+    no_data_background(ax, x_edges[0], 0, x_edges[-1] - x_edges[0], len(venues))
     mesh = ax.pcolormesh(
         x_edges, y_edges, shown, cmap=cmap, norm=LogNorm(vmin, vmax), edgecolors="face", zorder=1
     )
