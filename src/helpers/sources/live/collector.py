@@ -234,10 +234,11 @@ class Collector:
         if st.reconnecting:
             return
         now = _now()
-        start = now
         if link is not None:
             since = link.lost_since(st.awake, st.newest_ms, self._silence_for(stream))
-            start = min(pd.Timestamp(since, unit="s", tz="UTC"), now)
+        else:  # lost before its connection was seen: from the stream's own last message
+            since = min(st.last_message.timestamp(), st.awake) - healing.LATENCY_ALLOWANCE_S
+        start = min(pd.Timestamp(since, unit="s", tz="UTC"), now)
         self._close_gap(stream, now)
         self._open_gap(stream, start, reason)
         st.reconnecting = True
