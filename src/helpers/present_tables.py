@@ -194,3 +194,27 @@ def largest_events_table(events: pd.DataFrame) -> Styler:
         }
     )
     return styled_table(out, money=["USD"], prices=["Price"])
+
+
+def backtest_days_table(days: pd.DataFrame, top_bins: int) -> Styler:
+    """Per-day backtest rows (:func:`helpers.metrics.map_backtest.backtest_map`) for a page:
+    day, opening price, REALISED and ESTIMATED notional over the traded range, and the four
+    scores; missing "—"."""
+    table = pd.DataFrame(
+        {
+            "Day (UTC)": days["day"].dt.strftime("%Y-%m-%d"),
+            "Price at 00:00": days["p0"],
+            "REALISED next 24 h": days["realised_usd"],
+            "ESTIMATED in traded range": days["estimated_usd"],
+            "Rank corr. map": days["rank_corr_map"].round(2),
+            "Rank corr. baseline": days["rank_corr_baseline"].round(2),
+            f"Top {top_bins} share map": days["top_share_map"],
+            f"Top {top_bins} share baseline": days["top_share_baseline"],
+        }
+    )
+    return styled_table(
+        table,
+        money=["REALISED next 24 h", "ESTIMATED in traded range"],
+        percent=[f"Top {top_bins} share map", f"Top {top_bins} share baseline"],
+        prices=["Price at 00:00"],
+    ).format("{:.2f}", subset=["Rank corr. map", "Rank corr. baseline"], na_rep=MISSING)

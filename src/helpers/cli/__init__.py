@@ -25,8 +25,8 @@ Adder = Callable[[argparse.ArgumentParser], None]
 def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
     """(name, help, description, add-arguments, run) of every command."""
     from helpers import aggregate, doctor, pull, report
+    from helpers.cli import backtest, fetch, store, vendors
     from helpers.cli import doctor as doctor_cli
-    from helpers.cli import fetch, store, vendors
     from helpers.cli import pull as pull_cli
     from helpers.cli import report as report_cli
     from helpers.sources import ccxt_rest, coinalyze, coingecko, demo, live, tardis, vendor_csv
@@ -54,6 +54,8 @@ def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
          vendors.add_import_arguments, vendors.run_import),
         ("doctor", "check a store for damage: unreadable files, schema, duplicates, leftovers",
          doctor.__doc__, doctor_cli.add_doctor_arguments, doctor_cli.run_doctor),
+        ("backtest-map", "score the ESTIMATED liquidation map against the next 24 h",
+         backtest.__doc__, backtest.add_backtest_arguments, backtest.run_backtest),
     ]  # fmt: skip
 
 

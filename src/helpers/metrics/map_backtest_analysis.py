@@ -1,0 +1,161 @@
+"""Notebook 04's backtest section and ``backtest-map``: the ESTIMATED map scored day by day on
+a :class:`~helpers.dataset.Dataset` (scoring rules: :mod:`helpers.metrics.map_backtest`), and
+the key figures ``summary.json`` carries.
+
+Money in US dollars; shares as fractions; missing is None/NaN, never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from helpers.dataset import Dataset
+from helpers.metrics import clusters, liquidation_map
+from helpers.metrics.figures import rows_of_base
+from helpers.metrics.map_backtest import (
+    BREAK_FRACTIONS,
+    CALIBRATION_COLUMNS,
+    DAY_COLUMNS,
+    HORIZON,
+    TOP_BINS,
+    BacktestResult,
+    calibration_rows,
+    day_scores,
+    distance_baseline,
+    map_bins,
+    realised_bins,
+    scored_days,
+    traded_bins,
+    typed_rows,
+    verdict,
+    window_scores,
+)
+from helpers.metrics.parameters import ClusterParameters
+from helpers.present import KeyFigure
+
+_D = ClusterParameters()
+
+
+def backtest_map(
+    ds: Dataset,
+    base: str = _D.base,
+    bin_width: float = _D.bin_width,
+    leverage_weights: Mapping[float, float] | None = None,
+    long_share: float = _D.long_share,
+    mmr: float = _D.mmr,
+    lookback: str = _D.lookback,
+    break_depth: float = _D.break_depth,
+    top_bins: int = TOP_BINS,
+    fractions: Sequence[float] = BREAK_FRACTIONS,
+) -> BacktestResult:
+    """Score the ESTIMATED map of ``base`` day by day over ``ds``'s window (module docstring).
+
+    The price path is the reference venue's bars (:func:`clusters.reference_bars`) read from
+    ``lookback`` before the window, so the first day's map has its entry history.
+    """
+    weights = dict(leverage_weights or _D.leverage_weights)
+    hours = int(pd.Timedelta(lookback) / ds.window.step)
+    history = ds.extended(hours)
+    ohlcv = rows_of_base(history.ohlcv(), base)
+    oi = rows_of_base(history.open_interest(), base)
+    assumptions = liquidation_map.describe_model(
+        float("nan"), ds.start, weights, lookback=lookback, long_share=long_share, mmr=mmr
+    ).split("; ", 1)[1]
+    model = (
+        "Model, not observed: built at each day's 00:00 UTC from the open interest then; "
+        + assumptions
+    )
+    day_rows: list[dict[str, object]] = []
+    cal_rows: list[dict[str, object]] = []
+    if len(ohlcv):
+        ref = clusters.reference_bars(ohlcv, history.window)
+        grid = clusters.price_grid(ref, history.window)
+        for day in scored_days(ds.start, ds.end):
+            row, cal = _score_day(
+                ds, grid, oi, day, base, bin_width, weights, long_share, mmr, lookback,
+                break_depth, top_bins, fractions,
+            )  # fmt: skip
+            day_rows.append(row)
+            cal_rows.extend(cal)
+    days = typed_rows(pd.DataFrame(day_rows, columns=DAY_COLUMNS))
+    calibration = typed_rows(pd.DataFrame(cal_rows, columns=CALIBRATION_COLUMNS))
+    scores = window_scores(days, calibration)
+    return BacktestResult(
+        base, days, calibration, scores, verdict(scores), model, top_bins, tuple(fractions)
+    )
+
+
+def _score_day(
+    ds: Dataset,
+    grid: pd.DataFrame,
+    oi: pd.DataFrame,
+    day: pd.Timestamp,
+    base: str,
+    bin_width: float,
+    weights: Mapping[float, float],
+    long_share: float,
+    mmr: float,
+    lookback: str,
+    break_depth: float,
+    top_bins: int,
+    fractions: Sequence[float],
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    before = grid[grid["ts"] < day]
+    ahead = grid[(grid["ts"] >= day) & (grid["ts"] < day + HORIZON)]
+    closes = before["close"].dropna()
+    row: dict[str, object] = dict.fromkeys(DAY_COLUMNS, np.nan) | {"day": day}
+    if closes.empty or ahead["low"].dropna().empty:
+        return row, []
+    p0, low, high = float(closes.iloc[-1]), float(ahead["low"].min()), float(ahead["high"].max())
+    oi_usd = liquidation_map.total_open_interest_at(oi, day) if len(oi) else np.nan
+    scaled = bool(np.isfinite(oi_usd))
+    levels = liquidation_map.open_liquidation_levels(
+        oi_usd if scaled else 1.0, before, day, weights,
+        lookback=lookback, long_share=long_share, mmr=mmr,
+    )  # fmt: skip
+    binned = replace(ds, start=day, end=day + HORIZON, _cache={}).price_bins(base, bin_width)
+    row |= {"p0": p0, "low": low, "high": high, "oi_usd": oi_usd}
+    if binned.empty:
+        return row, []
+    realised = realised_bins(binned)
+    row["realised_usd"] = float(realised["total_usd"].sum())
+    if levels.empty:
+        return row, []
+    est = map_bins(liquidation_map.estimated_liquidation_map(levels, bin_width, p0), bin_width)
+    baseline = distance_baseline(est, p0, bin_width)
+    scores = day_scores(est, baseline, realised, traded_bins(low, high, bin_width), top_bins)
+    if not scaled:
+        scores["estimated_usd"] = np.nan
+    row |= scores
+    cal = calibration_rows(
+        day, est, baseline, realised, p0, low, bin_width, fractions, break_depth, scaled
+    )
+    return row, cal
+
+
+def backtest_figures(r: BacktestResult) -> list[KeyFigure]:
+    """The window's backtest scores as key figures (ESTIMATED: they score a model)."""
+    s = r.scores
+    rows = [
+        ("backtest_days", "days_scored", "count", "Backtest: days scored"),
+        ("backtest_rank_corr_map", "rank_corr_map", "ratio", "Backtest: rank correlation, map"),
+        ("backtest_rank_corr_baseline", "rank_corr_baseline", "ratio",
+         "Backtest: rank correlation, distance baseline"),
+        ("backtest_top_share_map", "top_share_map", "fraction",
+         f"Backtest: REALISED share in the map's top {r.top_bins} bins"),
+        ("backtest_top_share_baseline", "top_share_baseline", "fraction",
+         f"Backtest: REALISED share in the baseline's top {r.top_bins} bins"),
+        ("backtest_calibration_map", "calibration_map", "ratio",
+         "Backtest: REALISED / ESTIMATED below crossed breaks, map (1 = calibrated)"),
+        ("backtest_calibration_baseline", "calibration_baseline", "ratio",
+         "Backtest: REALISED / ESTIMATED below crossed breaks, baseline"),
+    ]  # fmt: skip
+    figures = [KeyFigure(n, s.get(key), unit, label, "estimated") for n, key, unit, label in rows]
+    return [
+        *figures,
+        KeyFigure("backtest_verdict", r.verdict, "text", "Backtest verdict", "estimated"),
+    ]
