@@ -16,6 +16,7 @@ import pytest
 
 from helpers.aggregate import aggregate_store
 from helpers.cli import main
+from helpers.sources import hyperliquid_archive as hla
 from helpers.sources.hyperliquid_archive import NODE_FILLS, NODE_FILLS_BY_BLOCK, NODE_TRADES
 from helpers.sources.hyperliquid_archive.state import ArchiveState
 from helpers.store import Store
@@ -360,3 +361,11 @@ def test_report_from_the_archive_alone_shows_hourly_longs_shorts_and_the_worst_h
     assert venues["long_usd_hyperliquid"]["value"] == pytest.approx(longs.sum())
     page = (out / f"{DAY:%Y-%m-%d}" / "01_liquidation_imbalance.html").read_text()
     assert "Hyperliquid" in page and "SIMULATED DATA" not in page
+
+
+def test_lines_split_across_decompressed_chunks_come_out_whole(tmp_path):
+    lines = [json.dumps({"n": i, "pad": "x" * (i % 13)}) for i in range(200)]
+    path = write_lz4(tmp_path / "f.lz4", lines)
+    with path.open("rb") as raw:
+        got = [line.decode() for line in hla.iter_lines(raw, "f.lz4", chunk=7)]
+    assert got == lines
