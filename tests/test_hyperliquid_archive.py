@@ -163,7 +163,7 @@ def test_node_fills_layout_and_coin_selection(tmp_path):
     assert list(got["event_id"]) == ["tid:5"] and list(got["side"]) == ["short"]
 
 
-def test_dir_contradicting_the_side_is_quarantined_with_the_reason(tmp_path):
+def test_dir_contradicting_the_side_is_quarantined_with_the_reason(tmp_path, capsys):
     archive, data = tmp_path / "archive", tmp_path / "data"
     bad = api_fill(40, DAY + pd.Timedelta(minutes=2), "B", 95000.0, 1.0, dir_="Close Long")
     good = api_fill(41, DAY + pd.Timedelta(minutes=3), "A", 95000.0, 1.0)
@@ -175,6 +175,8 @@ def test_dir_contradicting_the_side_is_quarantined_with_the_reason(tmp_path):
     kept = pd.read_parquet(qfile)
     assert list(kept["event_id"]) == ["tid:40"]
     assert list(kept["reason"]) == ["dir 'Close Long' contradicts side 'B'"]
+    assert main(["doctor", "--data-dir", str(data)]) == 0  # a note, not damage
+    assert "1 dir 'Close Long' contradicts side 'B'" in capsys.readouterr().out
 
 
 def test_a_handover_hour_is_read_from_every_layout_present(tmp_path):

@@ -52,8 +52,10 @@ def iter_lines(raw: io.RawIOBase | Any, name: str, chunk: int = CHUNK_BYTES) -> 
                 lines = (rest + data).split(b"\n")
                 rest = lines.pop()
                 yield from lines
-    except (EOFError, RuntimeError, OSError) as exc:
+    except (EOFError, RuntimeError) as exc:
         raise ArchiveError(f"{name}: truncated or corrupt LZ4 file ({exc})") from None
+    except OSError as exc:
+        raise ArchiveError(f"{name}: read failed ({_one_line(exc)})") from None
     if rest:
         yield rest
 
@@ -149,9 +151,17 @@ def read_hour(
     for layout in LAYOUTS:
         key = layout.key(hour)
         path = f"{root.rstrip('/')}/{key}"
-        if not fs.exists(path):
-            continue
-        out.layouts.append(layout)
-        if layout in FILL_LAYOUTS:
-            read_file(fs, path, key, layout, out, coins)
+        try:
+            if not fs.exists(path):
+                continue
+            out.layouts.append(layout)
+            if layout in FILL_LAYOUTS:
+                read_file(fs, path, key, layout, out, coins)
+        except OSError as exc:  # permissions, network: the storage's own error, one line
+            raise ArchiveError(f"{key}: cannot read ({_one_line(exc)})") from None
     return out
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
