@@ -116,7 +116,9 @@ def write_node_trades(root: Path, hour: pd.Timestamp) -> Path:
     return write_lz4(root / NODE_TRADES.key(hour), [json.dumps(trade)])
 
 
-def fetch(archive: Path, data: Path, start: pd.Timestamp, end: pd.Timestamp, *extra: str) -> int:
+def fetch(
+    archive: Path | str, data: Path, start: pd.Timestamp, end: pd.Timestamp, *extra: str
+) -> int:
     return main(
         ["fetch-hyperliquid", "--start", start.isoformat(), "--end", end.isoformat(),
          "--source", str(archive), "--data-dir", str(data), *extra]
@@ -371,3 +373,18 @@ def test_lines_split_across_decompressed_chunks_come_out_whole(tmp_path):
     with path.open("rb") as raw:
         got = [line.decode() for line in hla.iter_lines(raw, "f.lz4", chunk=7)]
     assert got == lines
+
+
+def test_any_fsspec_url_with_the_same_layout_is_read(tmp_path):
+    import fsspec
+
+    local = tmp_path / "archive"
+    write_by_block(local, DAY, [both_legs(api_fill(9, DAY, "A", 95000.0, 1.0))])
+    mem = fsspec.filesystem("memory")
+    key = NODE_FILLS_BY_BLOCK.key(DAY)
+    mem.pipe(f"/hl-copy/{key}", (local / key).read_bytes())
+    try:
+        assert fetch("memory://hl-copy", tmp_path / "data", DAY, DAY + pd.Timedelta(hours=1)) == 0
+    finally:
+        mem.rm("/hl-copy", recursive=True)
+    assert list(Store(tmp_path / "data").read("liquidations")["event_id"]) == ["tid:9"]

@@ -157,7 +157,9 @@ def read_hour(
             out.layouts.append(layout)
             if layout in FILL_LAYOUTS:
                 read_file(fs, path, key, layout, out, coins)
-        except OSError as exc:  # permissions, network: the storage's own error, one line
+        except ArchiveError:
+            raise
+        except Exception as exc:  # the storage's own errors (permissions, network, botocore)
             raise ArchiveError(f"{key}: cannot read ({_one_line(exc)})") from None
     return out
 
