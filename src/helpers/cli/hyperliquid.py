@@ -26,7 +26,7 @@ def add_hyperliquid_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_hyperliquid(args: argparse.Namespace) -> int:
     o.check_window(args.start, args.end)
-    coins = [c.upper() for c in o.csv_list(args.coins)] or None
+    coins = o.csv_list(args.coins) or None  # matched case-insensitively (kPEPE)
     if args.coins is not None and not coins:
         raise UserError("--coins: give at least one coin (BTC,ETH)")
     summary = hyperliquid_archive.fetch(

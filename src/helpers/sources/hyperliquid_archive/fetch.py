@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -120,7 +121,7 @@ def open_archive(url: str | None = None) -> tuple[Any, str]:
 
 def _gaps(hour: pd.Timestamp, reason: str, coins: Collection[str] | None) -> pd.DataFrame:
     """One ``gaps`` row for the hour: every Hyperliquid symbol, or each selected coin's."""
-    symbols = [None] if coins is None else [hyperliquid_symbol(c) for c in sorted(coins)]
+    symbols = [None] if coins is None else [hyperliquid_symbol(c) for c in coins]
     return pd.DataFrame(
         {
             "start": hour,
@@ -167,29 +168,29 @@ def fetch(
     now: pd.Timestamp | None = None,
 ) -> FetchSummary:
     """Read and store every hour of ``start <= t < end`` not yet done (module docstring).
-    ``coins`` (upper-case base coins, None: all) narrows what is kept."""
-    coins = None if coins is None else {c.upper() for c in coins}
+    ``coins`` (base coins, matched case-insensitively; None: all) narrows what is kept."""
+    names = None if coins is None else sorted(set(coins))  # as Hyperliquid spells them
+    wanted = None if names is None else {c.upper() for c in names}
     fs, root = open_archive(url)
     now = pd.Timestamp.now(tz="UTC") if now is None else now
     state = ArchiveState(store.root)
-    done = state.done(coins)
+    done = state.done(wanted)
     hours = hours_between(start, end)
     summary = FetchSummary(hours=len(hours))
     todo: list[pd.Timestamp] = []
-    for _day, day_hours in pd.Series(hours, dtype=object).groupby(
-        [h.floor("D") for h in hours], sort=True
-    ):
+    for _day, in_day in itertools.groupby(hours, key=lambda h: h.floor("D")):
+        day_hours = list(in_day)
         left = [h for h in day_hours if not state.is_done(h, done)]
         summary.already_done += len(day_hours) - len(left)
         summary.days_skipped += not left
         todo += left
     for hour in tqdm(todo, desc="hyperliquid archive", unit="hour", disable=None):
-        got = read_hour(fs, root, hour, coins)
+        got = read_hour(fs, root, hour, wanted)
         if not got.layouts and hour + HOUR > now - UPLOAD_LAG:
             summary.not_uploaded += 1
             continue
         summary.read += 1
         summary.files += len(got.layouts)
-        _store_hour(store, got, coins, summary)
-        state.mark(hour, coins)
+        _store_hour(store, got, names, summary)
+        state.mark(hour, wanted)
     return summary
