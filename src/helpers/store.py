@@ -211,6 +211,18 @@ class Store:
             quarantine_file=qfile,
         )
 
+    def quarantine(self, name: str, rejected: pd.DataFrame) -> Path | None:
+        """Keep rows a source rejected itself (a ``reason`` column says why, e.g. a field
+        that contradicts another) under ``_quarantine/<name>/``, as :meth:`write` keeps the
+        rows validation rejects; the same rejects offered again keep the one file. None
+        when ``rejected`` is empty."""
+        schema.table(name)
+        if "reason" not in rejected.columns:
+            raise ValueError("quarantined rows need a 'reason' column")
+        if rejected.empty:
+            return None
+        return self._quarantine(name, rejected.astype("string").reset_index(drop=True))
+
     def _partition_path(self, t: schema.Table, values: PartitionValues) -> Path:
         d = self.root / t.name
         for col in t.partition_by:

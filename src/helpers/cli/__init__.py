@@ -25,11 +25,20 @@ Adder = Callable[[argparse.ArgumentParser], None]
 def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
     """(name, help, description, add-arguments, run) of every command."""
     from helpers import aggregate, doctor, pull, report
-    from helpers.cli import backtest, fetch, store, vendors
+    from helpers.cli import backtest, fetch, hyperliquid, store, vendors
     from helpers.cli import doctor as doctor_cli
     from helpers.cli import pull as pull_cli
     from helpers.cli import report as report_cli
-    from helpers.sources import ccxt_rest, coinalyze, coingecko, demo, live, tardis, vendor_csv
+    from helpers.sources import (
+        ccxt_rest,
+        coinalyze,
+        coingecko,
+        demo,
+        hyperliquid_archive,
+        live,
+        tardis,
+        vendor_csv,
+    )
 
     return [
         ("demo", "write the simulated demo market into the store", demo.__doc__,
@@ -48,6 +57,9 @@ def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
          coinalyze.__doc__, vendors.add_coinalyze_arguments, vendors.run_coinalyze),
         ("fetch-tardis", "pull Tardis.dev liquidation CSV files", tardis.__doc__,
          vendors.add_tardis_arguments, vendors.run_tardis),
+        ("fetch-hyperliquid", "read Hyperliquid liquidations from its node archive (S3 or a copy)",
+         hyperliquid_archive.__doc__, hyperliquid.add_hyperliquid_arguments,
+         hyperliquid.run_hyperliquid),
         ("fetch-coingecko", "snapshot CoinGecko market caps", coingecko.__doc__,
          vendors.add_coingecko_arguments, vendors.run_coingecko),
         ("import", "import CoinGlass or Coinalyze CSV exports as bars", vendor_csv.__doc__,
