@@ -17,6 +17,7 @@ from helpers import schema
 from helpers.config import Config, make_exchange
 from helpers.errors import UserError
 from helpers.sources import normalize
+from helpers.sources.ccxt_rest import ratio
 from helpers.sources.ccxt_rest.checks import (
     _row_ts,
     check_empty_payload,
@@ -29,6 +30,7 @@ from helpers.sources.ccxt_rest.frames import (
     funding_frame,
     ohlcv_frame,
     open_interest_frame,
+    ratio_frame,
 )
 from helpers.sources.ccxt_rest.resume import ResumeState, task_key
 from helpers.sources.ccxt_rest.summary import Summary, TaskResult
@@ -48,6 +50,8 @@ from helpers.store import Store
 log = logging.getLogger(__package__)
 
 UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
+PERIODIC = ("ohlcv", "open_interest", ratio.TABLE)
+"""Tables with one row per interval (the task and its paging step depend on ``--interval``)."""
 
 
 @dataclass(frozen=True)
@@ -111,17 +115,23 @@ class Fetcher:
                 )
                 self.summary.skipped.append((f"{table} {exchange_id}", why))
                 continue
+            unfit = ratio.skip_reason(exchange_id, self.interval) if table == ratio.TABLE else None
+            if unfit:
+                self.summary.skipped.append((f"{table} {exchange_id}", unfit))
+                continue
             for symbol in resolved:
                 self._fetch_task(exchange, table, symbol, start, end)
 
     def _fetch_task(self, exchange: Any, table: str, symbol: str, start: int, end: int) -> None:
         ex_id = exchange.id
-        interval = self.interval if table in ("ohlcv", "open_interest") else None
+        interval = self.interval if table in PERIODIC else None
         key = task_key(table, ex_id, symbol, interval)
         end = min(end, _now_ms())
         if interval:
             end -= end % interval_ms(interval)
         result = TaskResult(table, ex_id, symbol)
+        if table == ratio.TABLE:
+            start, result.note = ratio.earliest(ex_id, start, _now_ms())
         self.summary.results.append(result)
         if ex_id in self.bans:
             until = f"{self.bans[ex_id].until:%Y-%m-%d %H:%M:%S} UTC"
@@ -130,7 +140,7 @@ class Fetcher:
             return
         segments = self.state.missing(key, start, end)
         if not segments:
-            result.note = "already up to date"
+            result.note = "; ".join(n for n in (result.note, "already up to date") if n)
             return
         total_h = sum(b - a for a, b in segments) / 3_600_000
         bar = tqdm(
@@ -174,6 +184,8 @@ class Fetcher:
     def _pages(self, exchange: Any, table: str, symbol: str, a: int, b: int) -> Iterator[Page]:
         if table == "liquidations":
             yield from self._liquidation_pages(exchange, symbol, a, b)
+        elif table == ratio.TABLE and ratio.latest_only(exchange.id):
+            yield self._latest_ratio_page(exchange, symbol, a, b)
         else:
             yield from self._forward_pages(exchange, table, symbol, a, b)
 
@@ -214,7 +226,7 @@ class Fetcher:
         between two bars, or a hole between the bars of one page, is recorded as a gap; the
         bars next to ``[a, b)`` are looked up in the store, so a range resumed after a crash
         records the gap at its edge as the uninterrupted run did."""
-        step = interval_ms(self.interval) if table in ("ohlcv", "open_interest") else 1
+        step = interval_ms(self.interval) if table in PERIODIC else 1
         limit = self._page_limit(exchange.id, table)
         edges = table == "ohlcv"
         before = edges and self._bar_stored(exchange.id, symbol, a - step)
@@ -251,6 +263,17 @@ class Fetcher:
             if first > w.lo:
                 stack.append(_Window(w.lo, first, row_before=w.row_before, row_at_end=True))
 
+    def _latest_ratio_page(self, exchange: Any, symbol: str, a: int, b: int) -> Page:
+        """One request to a venue that serves only its latest ratio rows (no time window):
+        the rows inside ``[a, b)`` and what they certainly cover (:func:`ratio.latest_page`)."""
+        rows = self._fetch_rows(
+            exchange, ratio.TABLE, symbol, a, b, self._page_limit(exchange.id, ratio.TABLE)
+        )
+        frame, covered = ratio.latest_page(
+            rows, exchange.id, symbol, self.interval, a, b, interval_ms(self.interval)
+        )
+        return Page(frame, covered)
+
     def _bar_stored(self, exchange_id: str, symbol: str, t_ms: int) -> bool:
         """Whether the store holds the bar of this interval opening at ``t_ms``."""
         t = pd.Timestamp(t_ms, unit="ms", tz="UTC")
@@ -269,6 +292,8 @@ class Fetcher:
         elif table == "open_interest":
             fn = exchange.fetch_open_interest_history
             args = (symbol, self.interval, since, limit, params)
+        elif table == ratio.TABLE:
+            fn, args = ratio.fetch_args(exchange, symbol, self.interval, since, until, limit)
         else:
             fn = exchange.fetch_funding_rate_history
             args = (symbol, since, limit, params)
@@ -286,6 +311,8 @@ class Fetcher:
             return ohlcv_frame(rows, ex_id, symbol, self.interval)
         if table == "funding":
             return funding_frame(rows, ex_id, symbol)
+        if table == ratio.TABLE:
+            return ratio_frame(rows, ex_id, symbol, self.interval)
         market = exchange.markets.get(symbol, {})
         opens = self._bar_opens(ex_id, symbol, rows)
         return open_interest_frame(rows, ex_id, symbol, market, opens)
