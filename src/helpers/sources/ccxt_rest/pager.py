@@ -131,7 +131,7 @@ class Fetcher:
             end -= end % interval_ms(interval)
         result = TaskResult(table, ex_id, symbol)
         if table == ratio.TABLE:
-            start, result.note = ratio.earliest(ex_id, start, _now_ms())
+            start, result.note = ratio.earliest(ex_id, start, _now_ms(), interval_ms(self.interval))
         self.summary.results.append(result)
         if ex_id in self.bans:
             until = f"{self.bans[ex_id].until:%Y-%m-%d %H:%M:%S} UTC"

@@ -31,12 +31,14 @@ def skip_reason(exchange_id: str, interval: str) -> str | None:
     return None
 
 
-def earliest(exchange_id: str, start: int, now: int) -> tuple[int, str]:
-    """``start`` moved to the oldest time the venue still keeps, and a note when it moved."""
+def earliest(exchange_id: str, start: int, now: int, step: int) -> tuple[int, str]:
+    """``start`` moved to the oldest period start (a multiple of ``step`` ms) the venue
+    still keeps, and a note when it moved."""
     rules = quirks(exchange_id).long_short_ratio
     if rules is None or rules.history_ms is None or start >= now - rules.history_ms:
         return start, ""
     kept = now - rules.history_ms
+    kept += -kept % step
     days = rules.history_ms // 86_400_000
     when = pd.Timestamp(kept, unit="ms", tz="UTC")
     return kept, f"the venue keeps {days} days: from {when:%Y-%m-%d %H:%M} UTC"
