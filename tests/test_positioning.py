@@ -194,3 +194,13 @@ def test_demo_writer_stores_the_ratio(tmp_path) -> None:
     assert written["long_short_ratio"].written > 0
     stored = Store(tmp_path).read("long_short_ratio")
     assert set(stored["source"]) == {"demo"}
+
+
+def test_ratio_sentence_says_no_data_simulated_and_dashes_for_unpublished_bars() -> None:
+    assert pos.ratio_sentence([]).startswith("No data: the store holds no long/short")
+    rows = ratio_rows([(h(0), "okx", 2.0, None, "1h"), (h(1), "okx", 1.5, None, "1h")])
+    summaries = pos.summarise(pos.hourly_ratio(rows, win(T0, h(3))), at=h(1), after_bars=1)
+    text = pos.ratio_sentence(summaries, at=h(1), after_bars=1, simulated=True)
+    assert text.startswith("SIMULATED account long/short ratio")
+    assert f"okx {BTC} 2.00 to 1.50 (range 1.50-2.00; 2 of 3 bars published)" in text
+    assert "worst bar 1.50, 1 bars later —" in text  # bar 2 has no ratio: a dash, not 0

@@ -142,3 +142,38 @@ def summarise(
             )
         )
     return out
+
+
+def _r(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+def ratio_sentence(
+    summaries: list[RatioSummary],
+    at: pd.Timestamp | None = None,
+    after_bars: int = 24,
+    simulated: bool = False,
+) -> str:
+    """One sentence per series for a caption: the ratio at the first and last bar it was
+    published, its range, and (with ``at``, e.g. the worst liquidation bar) the ratio in
+    that bar and ``after_bars`` bars later; "—" where the venue published nothing. Says
+    "no data" when there is no series, and SIMULATED when the ratio is."""
+    if not summaries:
+        return (
+            "No data: the store holds no long/short account ratio for this window (Binance, "
+            "Bybit, OKX and Bitget publish one: python -m helpers fetch --tables "
+            "long_short_ratio)."
+        )
+    kind = "SIMULATED account" if simulated else "Account"
+    parts = []
+    for s in summaries:
+        text = f"{series_label(s.exchange, s.symbol)} {_r(s.first)} to {_r(s.last)}"
+        text += f" (range {_r(s.low)}-{_r(s.high)}"
+        if s.observed_bars < s.bars:
+            text += f"; {s.observed_bars} of {s.bars} bars published"
+        text += ")"
+        if at is not None:
+            text += f", worst bar {_r(s.at)}, {after_bars} bars later {_r(s.after)}"
+        parts.append(text)
+    head = f"{kind} long/short ratio (accounts long / accounts short) over the window: "
+    return head + "; ".join(parts) + "."

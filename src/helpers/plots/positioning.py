@@ -37,8 +37,9 @@ def plot_long_short_ratio(
     hourly: pd.DataFrame, window: Window, imbalance: pd.DataFrame | None = None
 ) -> Figure:
     """Top (when ``imbalance`` is given): longs liquidated up, shorts down, per bar ($M).
-    Bottom: each (venue, symbol) ratio per bar, one line each in the venue's colour, with
-    the 1.0 line (balanced accounts); no data at all reads "no data"."""
+    Bottom: each (venue, symbol) ratio per bar, one line each in the venue's colour and the
+    symbol's line style, with the 1.0 line (balanced accounts) and the legend below; no data
+    at all reads "no data"."""
     panels = 2 if imbalance is not None else 1
     fig, axes = new_figure(panels, height=6.5 if panels == 2 else 4.0)
     ax = axes[-1]
@@ -46,14 +47,18 @@ def plot_long_short_ratio(
     if imbalance is not None:
         _liquidations(axes[0], imbalance, window)
     drawn = 0
-    for k, ((exchange, symbol), one) in enumerate(hourly.groupby(["exchange", "symbol"])):
+    styles = {
+        sym: LINESTYLES[i % len(LINESTYLES)]
+        for i, sym in enumerate(sorted(set(hourly["symbol"].astype(str))))
+    }
+    for (exchange, symbol), one in hourly.groupby(["exchange", "symbol"]):
         one = one.set_index("ts").reindex(grid)
         x = date_numbers(pd.DatetimeIndex(one.index)) + bar_width(window.interval) / 2
         ax.plot(
             x,
             one["long_short_ratio"].to_numpy(dtype=float),
             color=style.venue_color(str(exchange)),
-            linestyle=LINESTYLES[k % len(LINESTYLES)],
+            linestyle=styles[str(symbol)],
             marker="." if one["long_short_ratio"].notna().sum() < 3 else None,
             label=series_label(str(exchange), str(symbol)),
             gid=f"ratio {exchange} {symbol}",
@@ -68,7 +73,8 @@ def plot_long_short_ratio(
     window_xlim(ax, grid, window.interval)
     ax.set_ylabel("accounts long / accounts short")
     utc_time_axis(ax)
-    ax.legend(loc="upper left", fontsize="small", ncols=2)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize="small", ncols=4)
     sources = set(window.sources) | set(hourly["source"].dropna().astype(str))
     shown = window.with_sources(sources)
     return finish(fig, shown)
