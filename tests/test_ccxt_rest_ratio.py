@@ -23,6 +23,7 @@ from servers.http_venues import HOUR_MS, BinanceUsdm
 from servers.http_venues_more import BybitDerivatives, OkxSwap
 from servers.ratio_replies import (
     BINANCE_PATH,
+    BITGET_PATH,
     BYBIT_PATH,
     OKX_PATH,
     BitgetMix,
@@ -178,3 +179,18 @@ def test_a_period_the_venue_does_not_publish_is_skipped(
     assert "skipped long_short_ratio binanceusdm: the venue publishes no 1m ratio" in out
     assert binance.venue.hits(BINANCE_PATH) == []
     assert not Store(tmp_path / "store").has_data("long_short_ratio")
+
+
+def test_bitget_window_before_its_latest_rows_stores_nothing_and_stays_unfetched(
+    tmp_path: Path, capsys: Any
+) -> None:
+    server = BitgetMix(T0, T0 + 48 * HOUR_MS, latest_rows=30)
+    with server.venue:
+        code, out = fetch(tmp_path, "bitget", server, 0, 10, capsys)
+        again, _ = fetch(tmp_path, "bitget", server, 0, 10, capsys)
+        asked = server.venue.hits(BITGET_PATH)
+    assert code == 0 and again == 0, out
+    assert "no rows" in out
+    assert not Store(tmp_path / "store").has_data("long_short_ratio")
+    assert len(asked) == 2  # nothing was marked fetched: the second run asks again
+    assert all("startTime" not in q and "endTime" not in q for q in asked)
