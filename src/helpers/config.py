@@ -47,7 +47,11 @@ CONFIG_ENV = "LIQNB_SOURCES_CONFIG"
 """Environment variable naming the sources config to read when a command is given none."""
 
 SECRET_ENV_VARS = ("COINALYZE_API_KEY", "TARDIS_API_KEY")
-FETCH_TABLES = ("liquidations", "ohlcv", "open_interest", "funding")
+FETCH_TABLES = ("liquidations", "ohlcv", "open_interest", "funding", "long_short_ratio")
+DEFAULT_FETCH_TABLES = FETCH_TABLES[:4]
+"""The tables fetched when neither the config nor ``--tables`` names any: every table but
+``long_short_ratio``, which is asked for by name (four venues publish it, most keep weeks
+of it, and a run that never shows it need not spend requests on it)."""
 DEFAULT_INTERVAL = "1h"
 
 _SECRET_KEY = re.compile(
@@ -72,7 +76,7 @@ _DEFAULT_KEYS = {"interval", "tables", "symbols"}
 _EXCHANGE_KEYS = {"symbols", "tables", "ccxt", "collect", "enabled", "page_limit"}
 
 _BUILTIN: dict[str, Any] = {
-    "defaults": {"interval": DEFAULT_INTERVAL, "tables": list(FETCH_TABLES)},
+    "defaults": {"interval": DEFAULT_INTERVAL, "tables": list(DEFAULT_FETCH_TABLES)},
     "exchanges": {
         "binanceusdm": {"symbols": ["BTC/USDT:USDT", "ETH/USDT:USDT"]},
         "bybit": {"symbols": ["BTC/USDT:USDT", "ETH/USDT:USDT"]},
@@ -104,7 +108,7 @@ class Config:
 
     exchanges: dict[str, ExchangeConfig]
     interval: str = DEFAULT_INTERVAL
-    tables: tuple[str, ...] = FETCH_TABLES
+    tables: tuple[str, ...] = DEFAULT_FETCH_TABLES
     vendors: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
     precedence: tuple[str, ...] = DEFAULT_PRECEDENCE
@@ -202,7 +206,9 @@ def parse_config(raw: Any, path: Path | None = None) -> Config:
     defaults = _mapping(raw.get("defaults", {}), f"{where}: defaults")
     _check_keys(defaults, _DEFAULT_KEYS, f"{where}: defaults")
     interval = str(defaults.get("interval", DEFAULT_INTERVAL))
-    tables = _tables(defaults.get("tables", list(FETCH_TABLES)), f"{where}: defaults.tables")
+    tables = _tables(
+        defaults.get("tables", list(DEFAULT_FETCH_TABLES)), f"{where}: defaults.tables"
+    )
     default_symbols = _strings(defaults.get("symbols", []), f"{where}: defaults.symbols")
     exchanges: dict[str, ExchangeConfig] = {}
     for ex_id, entry in _mapping(raw.get("exchanges", {}), f"{where}: exchanges").items():

@@ -98,6 +98,10 @@ class Dataset:
     def funding(self) -> pd.DataFrame:
         return self._read("funding")
 
+    def long_short_ratio(self) -> pd.DataFrame:
+        """The venues' published account long/short ratio rows in the window (every period)."""
+        return self._read("long_short_ratio")
+
     def gaps(self) -> pd.DataFrame:
         """Recorded outages that overlap the window (any table); one without an ``end`` is
         still open."""

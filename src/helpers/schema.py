@@ -187,6 +187,22 @@ TABLES: dict[str, Table] = {
             required=("exchange", "symbol", "source"),
         ),
         Table(
+            "long_short_ratio",
+            {
+                "ts": _TS,
+                "exchange": "string",
+                "symbol": "string",
+                "period": "string",
+                "long_short_ratio": "float64",
+                "long_account": "float64",
+                "source": "string",
+            },
+            key=("ts", "exchange", "symbol", "period"),
+            partition_by=("exchange", "date"),
+            positive=("long_short_ratio",),
+            required=("exchange", "symbol", "period", "source"),
+        ),
+        Table(
             "market_caps",
             {
                 "ts": _TS,
@@ -221,10 +237,14 @@ TABLES: dict[str, Table] = {
         ),
     )
 }
-"""Every canonical table by name. ``gaps`` records stretches where a source had no data
-(a dropped stream, an outage), so reports can show them as missing rather than zero;
-its ``ts`` equals ``start`` and is only used for partitioning; an empty ``end`` means the gap
-is still open."""
+"""Every canonical table by name. ``long_short_ratio`` is the venue's published ACCOUNT
+long/short ratio (accounts net long / accounts net short, all traders, not top traders and
+not position size) over ``period`` (one of :data:`INTERVALS`), stamped at the time the venue
+gives; ``long_account`` is the share of accounts net long (a fraction, 0..1) where the venue
+publishes it, else missing (OKX gives the ratio only). ``gaps`` records stretches where a
+source had no data (a dropped stream, an outage), so reports can show them as missing
+rather than zero; its ``ts`` equals ``start`` and is only used for partitioning; an empty
+``end`` means the gap is still open."""
 
 
 def table(name: str) -> Table:
@@ -320,6 +340,11 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         reject(~out["side"].isin(SIDES), message)
     if "interval" in t.columns:
         reject(~out["interval"].isin(INTERVALS), f"interval: must be one of {INTERVALS}")
+    if "period" in t.columns:
+        reject(~out["period"].isin(INTERVALS), f"period: must be one of {INTERVALS}")
+    if "long_account" in t.columns:
+        share = out["long_account"]
+        reject(share.notna() & ~share.between(0.0, 1.0), "long_account: must be a fraction 0..1")
     if name == "ohlcv":
         reject(out["high"] < out["low"], "high below low")
     for col, ident in IDENTIFIERS.items():

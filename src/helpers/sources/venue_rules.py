@@ -8,6 +8,10 @@ Liquidation rules (the wire format, which raw field carries the side and whether
 ORDER or the POSITION side, and the size unit when markets are not loaded) are read by
 :mod:`helpers.sources.normalize`, whose parsers are keyed by format name, not by venue.
 
+Long/short ratio rules (``long_short_ratio``: the periods each venue publishes, how a window
+is asked for, how far back it keeps them, which raw field is the long share) are read by
+:mod:`helpers.sources.ccxt_rest` for the ``long_short_ratio`` table.
+
 A third kind, rate-limit answers (``rate_limits``: the codes and messages that mean "slow
 down" or "overloaded", the headers and body texts that say until when), is read by
 :mod:`helpers.sources.rate_limits`.
@@ -28,6 +32,7 @@ PAGE_LIMITS: Mapping[str, int] = {
     "ohlcv": 1000,
     "open_interest": 500,
     "funding": 1000,
+    "long_short_ratio": 500,
 }
 """Rows per request for a venue with no stated maximum of its own."""
 
@@ -111,6 +116,35 @@ class RateLimitRules:
     carries no time of its own."""
 
 
+RatioWindow = Literal["since_until", "start_end_params", "latest_only"]
+"""How a long/short ratio history request is given its window: ``since_until`` (ccxt sends
+``since`` and ``until``: Binance ``startTime``/``endTime``, OKX ``begin``/``end``),
+``start_end_params`` (ccxt sends neither; the venue's own ``startTime``/``endTime`` go in
+the params: Bybit), ``latest_only`` (the venue takes no time at all and returns its latest
+rows: Bitget)."""
+
+
+@dataclass(frozen=True)
+class RatioRules:
+    """A venue's ALL-ACCOUNTS long/short ratio history as ccxt's
+    ``fetchLongShortRatioHistory`` reaches it (sources in ``docs/venue-rules.md``, "Long/short
+    ratio"). Read by :mod:`helpers.sources.ccxt_rest`."""
+
+    periods: Mapping[str, str]
+    """Canonical interval -> the ``timeframe`` given to ccxt (ccxt passes Binance, Bybit and
+    Bitget's on as they are and maps OKX's, ``1h`` -> ``1H``); an interval not listed is
+    not published."""
+    window: RatioWindow = "since_until"
+    history_ms: int | None = None
+    """How far back the venue keeps the ratio (Binance: 30 days); None: not documented."""
+    long_share_key: str | None = None
+    """The raw field holding the share of accounts net long (0..1); None: the venue gives the
+    ratio only (OKX), so ``long_account`` stays missing."""
+
+
+_DAY_MS = 86_400_000
+
+
 @dataclass(frozen=True)
 class VenueQuirks:
     """One venue's quirks; the defaults are ccxt's ordinary behaviour and no verified
@@ -154,11 +188,19 @@ class VenueQuirks:
     100 USD: from the market)."""
     rate_limits: RateLimitRules = field(default_factory=RateLimitRules)
     """The venue's "slow down" answers and where it says until when (:class:`RateLimitRules`)."""
+    long_short_ratio: RatioRules | None = None
+    """How the venue's account long/short ratio history is fetched; None: no verified rule,
+    the table is skipped for it."""
 
     def page_limit(self, table: str) -> int:
         return self.page_limits.get(table, PAGE_LIMITS[table])
 
 
+_BINANCE_RATIO = RatioRules(
+    periods={p: p for p in ("5m", "15m", "1h", "4h", "1d")},
+    history_ms=30 * _DAY_MS,
+    long_share_key="longAccount",
+)
 _BINANCE = VenueQuirks(
     liquidation_format="binance_force_order",
     liquidation_side=(SideField(("S",), "order"),),
@@ -191,17 +233,23 @@ _HTX_LIQUIDATIONS = VenueQuirks(
 )
 
 VENUES: Mapping[str, VenueQuirks] = {
-    "binanceusdm": replace(_BINANCE, live_stream="all_markets"),
+    "binanceusdm": replace(_BINANCE, live_stream="all_markets", long_short_ratio=_BINANCE_RATIO),
     "binance": _BINANCE,
-    "binancecoinm": replace(_BINANCE, linear_contract_size=None, live_stream="all_markets"),
+    "binancecoinm": replace(
+        _BINANCE,
+        linear_contract_size=None,
+        live_stream="all_markets",
+        long_short_ratio=_BINANCE_RATIO,
+    ),
     "okx": VenueQuirks(
-        page_limits={"funding": 100},
+        page_limits={"funding": 100, "long_short_ratio": 100},
         funding_end_param="after",
         oi_value_in_usd=True,
         live_stream="all_swaps",
         liquidation_format="okx_liquidation_orders",
         liquidation_side=(SideField(("posSide",), "position"), SideField(("side",), "order")),
         rate_limits=RateLimitRules(codes=("50011", "50061", "50013")),
+        long_short_ratio=RatioRules(periods={p: p for p in ("5m", "15m", "1h", "4h", "1d")}),
     ),
     "bybit": VenueQuirks(
         page_limits={"funding": 200, "open_interest": 200},
@@ -216,6 +264,11 @@ VENUES: Mapping[str, VenueQuirks] = {
             messages=("access too frequent",),
             reset_headers=("x-bapi-limit-reset-timestamp",),
             ban_seconds={403: 600.0},
+        ),
+        long_short_ratio=RatioRules(
+            periods={"5m": "5min", "15m": "15min", "1h": "1h", "4h": "4h", "1d": "1d"},
+            window="start_end_params",
+            long_share_key="buyRatio",
         ),
     ),
     "gate": _GATE,
@@ -246,7 +299,12 @@ VENUES: Mapping[str, VenueQuirks] = {
         linear_contract_size=1.0,
     ),
     "bitget": VenueQuirks(
-        rate_limits=RateLimitRules(codes=("429", "1001", "30014", "30026", "50009"))
+        rate_limits=RateLimitRules(codes=("429", "1001", "30014", "30026", "50009")),
+        long_short_ratio=RatioRules(
+            periods={p: p for p in ("5m", "15m", "1h", "4h", "1d")},
+            window="latest_only",
+            long_share_key="longAccountRatio",
+        ),
     ),
     "bitmex": VenueQuirks(
         rate_limits=RateLimitRules(reset_headers=("x-ratelimit-reset",), ban_seconds={403: 3600.0})
@@ -273,6 +331,11 @@ def quirks(exchange_id: str) -> VenueQuirks:
 def liquidation_venues() -> tuple[str, ...]:
     """ccxt ids of the venues with a verified liquidation rule (a wire format), sorted."""
     return tuple(sorted(ex for ex, q in VENUES.items() if q.liquidation_format is not None))
+
+
+def ratio_venues() -> tuple[str, ...]:
+    """ccxt ids of the venues with a verified long/short ratio rule, in table order."""
+    return tuple(ex for ex, q in VENUES.items() if q.long_short_ratio is not None)
 
 
 def live_venues() -> tuple[str, ...]:

@@ -47,7 +47,7 @@ from helpers.sources.ccxt_rest.frames import (
     ohlcv_frame,
     open_interest_frame,
 )
-from helpers.sources.ccxt_rest.pager import UNIT_MS, Fetcher, Page, _ms, interval_ms
+from helpers.sources.ccxt_rest.pager import Fetcher, Page
 from helpers.sources.ccxt_rest.resume import (
     STATE_DIR,
     STATE_FILE,
@@ -65,6 +65,7 @@ from helpers.sources.ccxt_rest.venue_requests import (
     split_window,
     venue_row_stamps,
 )
+from helpers.sources.ccxt_rest.windows import UNIT_MS, _ms, interval_ms
 from helpers.sources.retry import RetryPolicy
 from helpers.store import Store
 

@@ -111,7 +111,8 @@ def check_rows(table: str, rows: Any, what: str) -> list[Any]:
 
     ohlcv: ``[ts, open, high, low, close, volume]`` with an integer timestamp and positive
     finite prices; funding: a timestamp and a numeric ``fundingRate``; open_interest: a
-    timestamp and an amount or value; liquidations: a timestamp and the raw ``info``."""
+    timestamp and an amount or value; liquidations: a timestamp and the raw ``info``;
+    long_short_ratio: a timestamp and a positive finite ``longShortRatio``."""
     if not isinstance(rows, list):
         raise JunkResponse(f"{what}: expected a list of rows, got {type(rows).__name__}")
     for i, row in enumerate(rows):
@@ -142,6 +143,10 @@ def _row_problem(table: str, row: Any) -> str | None:
         return "has neither open-interest amount nor value"
     if table == "liquidations" and row.get("info") is None:
         return "has no raw info"
+    if table == "long_short_ratio" and not (
+        _finite(row.get("longShortRatio")) and float(row["longShortRatio"]) > 0
+    ):
+        return "has no positive long/short ratio"
     return None
 
 

@@ -1,5 +1,5 @@
 """Canonical frames of the store's tables from ccxt rows (``ohlcv``, ``funding``,
-``open_interest``) and the ``gaps`` rows of bars a venue did not return."""
+``open_interest``, ``long_short_ratio``) and the ``gaps`` rows of bars a venue did not return."""
 
 from __future__ import annotations
 
@@ -45,6 +45,27 @@ def funding_frame(rows: Sequence[Mapping[str, Any]], exchange_id: str, symbol: s
     out["symbol"] = symbol
     out["source"] = f"ccxt:{exchange_id}"
     out["rate"] = [float(r["fundingRate"]) for r in rows]
+    return out
+
+
+def ratio_frame(
+    rows: Sequence[Mapping[str, Any]], exchange_id: str, symbol: str, period: str
+) -> pd.DataFrame:
+    """Canonical ``long_short_ratio`` rows from ccxt's long/short ratio structures:
+    ``long_short_ratio`` as ccxt gives it (accounts net long / accounts net short; Bybit's
+    is ccxt's ``buyRatio / sellRatio``), ``long_account`` the raw long share where the venue
+    sends one (``long_share_key`` in :mod:`~helpers.sources.venue_rules`), else NaN; ``ts``
+    the venue's own stamp."""
+    rules = quirks(exchange_id).long_short_ratio
+    key = rules.long_share_key if rules is not None else None
+    shares = [_float_or_none((r.get("info") or {}).get(key)) if key else None for r in rows]
+    out = pd.DataFrame({"ts": _ts_col([int(r["timestamp"]) for r in rows])})
+    out["exchange"] = exchange_id
+    out["symbol"] = symbol
+    out["period"] = period
+    out["long_short_ratio"] = pd.Series([float(r["longShortRatio"]) for r in rows], dtype="float64")
+    out["long_account"] = pd.Series([math.nan if v is None else v for v in shares], dtype="float64")
+    out["source"] = f"ccxt:{exchange_id}"
     return out
 
 

@@ -17,6 +17,7 @@ from helpers import schema
 from helpers.config import Config, make_exchange
 from helpers.errors import UserError
 from helpers.sources import normalize
+from helpers.sources.ccxt_rest import ratio
 from helpers.sources.ccxt_rest.checks import (
     _row_ts,
     check_empty_payload,
@@ -29,6 +30,7 @@ from helpers.sources.ccxt_rest.frames import (
     funding_frame,
     ohlcv_frame,
     open_interest_frame,
+    ratio_frame,
 )
 from helpers.sources.ccxt_rest.resume import ResumeState, task_key
 from helpers.sources.ccxt_rest.summary import Summary, TaskResult
@@ -40,14 +42,23 @@ from helpers.sources.ccxt_rest.venue_requests import (
     split_window,
     venue_row_stamps,
 )
+from helpers.sources.ccxt_rest.windows import (
+    _err,
+    _iso,
+    _now_ms,
+    _reject_outside_window,
+    _Window,
+    interval_ms,
+)
 from helpers.sources.rate_limits import exchange_retry, forget_last_response
-from helpers.sources.retry import JunkResponse, RateLimitBan, RetryPolicy, call_with_retry
+from helpers.sources.retry import RateLimitBan, RetryPolicy, call_with_retry
 from helpers.sources.venue_rules import quirks
 from helpers.store import Store
 
 log = logging.getLogger(__package__)
 
-UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
+PERIODIC = ("ohlcv", "open_interest", ratio.TABLE)
+"""Tables with one row per interval (the task and its paging step depend on ``--interval``)."""
 
 
 @dataclass(frozen=True)
@@ -111,17 +122,23 @@ class Fetcher:
                 )
                 self.summary.skipped.append((f"{table} {exchange_id}", why))
                 continue
+            unfit = ratio.skip_reason(exchange_id, self.interval) if table == ratio.TABLE else None
+            if unfit:
+                self.summary.skipped.append((f"{table} {exchange_id}", unfit))
+                continue
             for symbol in resolved:
                 self._fetch_task(exchange, table, symbol, start, end)
 
     def _fetch_task(self, exchange: Any, table: str, symbol: str, start: int, end: int) -> None:
         ex_id = exchange.id
-        interval = self.interval if table in ("ohlcv", "open_interest") else None
+        interval = self.interval if table in PERIODIC else None
         key = task_key(table, ex_id, symbol, interval)
         end = min(end, _now_ms())
         if interval:
             end -= end % interval_ms(interval)
         result = TaskResult(table, ex_id, symbol)
+        if table == ratio.TABLE:
+            start, result.note = ratio.earliest(ex_id, start, _now_ms(), interval_ms(self.interval))
         self.summary.results.append(result)
         if ex_id in self.bans:
             until = f"{self.bans[ex_id].until:%Y-%m-%d %H:%M:%S} UTC"
@@ -130,7 +147,7 @@ class Fetcher:
             return
         segments = self.state.missing(key, start, end)
         if not segments:
-            result.note = "already up to date"
+            result.note = "; ".join(n for n in (result.note, "already up to date") if n)
             return
         total_h = sum(b - a for a, b in segments) / 3_600_000
         bar = tqdm(
@@ -174,6 +191,8 @@ class Fetcher:
     def _pages(self, exchange: Any, table: str, symbol: str, a: int, b: int) -> Iterator[Page]:
         if table == "liquidations":
             yield from self._liquidation_pages(exchange, symbol, a, b)
+        elif table == ratio.TABLE and ratio.latest_only(exchange.id):
+            yield self._latest_ratio_page(exchange, symbol, a, b)
         else:
             yield from self._forward_pages(exchange, table, symbol, a, b)
 
@@ -214,7 +233,7 @@ class Fetcher:
         between two bars, or a hole between the bars of one page, is recorded as a gap; the
         bars next to ``[a, b)`` are looked up in the store, so a range resumed after a crash
         records the gap at its edge as the uninterrupted run did."""
-        step = interval_ms(self.interval) if table in ("ohlcv", "open_interest") else 1
+        step = interval_ms(self.interval) if table in PERIODIC else 1
         limit = self._page_limit(exchange.id, table)
         edges = table == "ohlcv"
         before = edges and self._bar_stored(exchange.id, symbol, a - step)
@@ -251,6 +270,17 @@ class Fetcher:
             if first > w.lo:
                 stack.append(_Window(w.lo, first, row_before=w.row_before, row_at_end=True))
 
+    def _latest_ratio_page(self, exchange: Any, symbol: str, a: int, b: int) -> Page:
+        """One request to a venue that serves only its latest ratio rows (no time window):
+        the rows inside ``[a, b)`` and what they certainly cover (:func:`ratio.latest_page`)."""
+        rows = self._fetch_rows(
+            exchange, ratio.TABLE, symbol, a, b, self._page_limit(exchange.id, ratio.TABLE)
+        )
+        frame, covered = ratio.latest_page(
+            rows, exchange.id, symbol, self.interval, a, b, interval_ms(self.interval)
+        )
+        return Page(frame, covered)
+
     def _bar_stored(self, exchange_id: str, symbol: str, t_ms: int) -> bool:
         """Whether the store holds the bar of this interval opening at ``t_ms``."""
         t = pd.Timestamp(t_ms, unit="ms", tz="UTC")
@@ -269,6 +299,8 @@ class Fetcher:
         elif table == "open_interest":
             fn = exchange.fetch_open_interest_history
             args = (symbol, self.interval, since, limit, params)
+        elif table == ratio.TABLE:
+            fn, args = ratio.fetch_args(exchange, symbol, self.interval, since, until, limit)
         else:
             fn = exchange.fetch_funding_rate_history
             args = (symbol, since, limit, params)
@@ -286,6 +318,8 @@ class Fetcher:
             return ohlcv_frame(rows, ex_id, symbol, self.interval)
         if table == "funding":
             return funding_frame(rows, ex_id, symbol)
+        if table == ratio.TABLE:
+            return ratio_frame(rows, ex_id, symbol, self.interval)
         market = exchange.markets.get(symbol, {})
         opens = self._bar_opens(ex_id, symbol, rows)
         return open_interest_frame(rows, ex_id, symbol, market, opens)
@@ -367,53 +401,3 @@ class Fetcher:
             return rows, venue_row_stamps(exchange, rows)
 
         return self._call(exchange, fetch, what=what)
-
-
-@dataclass(frozen=True)
-class _Window:
-    """A time window still to fetch; the flags say whether a row is already known just
-    before ``lo`` and at ``hi`` (for bars, an empty window between two is a gap)."""
-
-    lo: int
-    hi: int
-    row_before: bool = False
-    row_at_end: bool = False
-
-
-def _reject_outside_window(
-    exchange_id: str, table: str, symbol: str, stamps: Sequence[int], w: _Window
-) -> None:
-    """Raise :class:`JunkResponse` when the venue ignored the window: rows all before its
-    start, or, for the first request of a range, all at or after its end (a venue that
-    returns its latest rows whatever the window). A later window's rows past its end are
-    those of a venue paging forward past an empty stretch: the window is empty."""
-    if max(stamps) < w.lo:
-        where = f"before the requested start {_iso(w.lo)}"
-    elif min(stamps) >= w.hi and not (w.row_before or w.row_at_end):
-        where = f"at or after the requested end {_iso(w.hi)}"
-    else:
-        return
-    raise JunkResponse(
-        f"{exchange_id} {table} {symbol}: rows all {where} (the venue ignored the time window)"
-    )
-
-
-def _ms(t: pd.Timestamp) -> int:
-    return int(t.value // 1_000_000)
-
-
-def interval_ms(interval: str) -> int:
-    """Length of a bar interval (``1m`` ... ``1d``) in milliseconds."""
-    return int(interval[:-1]) * UNIT_MS[interval[-1]]
-
-
-def _now_ms() -> int:
-    return _ms(pd.Timestamp.now(tz="UTC"))
-
-
-def _iso(ms: int) -> str:
-    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _err(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())[:400]

@@ -34,6 +34,7 @@ FETCH_METHOD = {
     "ohlcv": ("fetchOHLCV", "fetch_ohlcv"),
     "open_interest": ("fetchOpenInterestHistory", "fetch_open_interest_history"),
     "funding": ("fetchFundingRateHistory", "fetch_funding_rate_history"),
+    "long_short_ratio": ("fetchLongShortRatioHistory", "fetch_long_short_ratio_history"),
 }
 
 
@@ -45,6 +46,20 @@ def forward_request(exchange_id: str, table: str, hi: int) -> dict[str, Any]:
     if table == "funding" and quirks(exchange_id).funding_end_param == "after":
         return {"after": hi}
     return {"until": hi - 1}
+
+
+def ratio_request(exchange_id: str, lo: int, hi: int) -> tuple[int | None, dict[str, Any]]:
+    """(``since``, params) for ccxt ``fetch_long_short_ratio_history`` over ``[lo, hi)`` ms,
+    by the venue's ``long_short_ratio.window`` (:data:`~helpers.sources.venue_rules.RatioWindow`):
+    ccxt's ``since`` + ``until`` (inclusive); Bybit's own ``startTime``/``endTime``
+    (inclusive, ccxt sends no time for it); nothing for a venue that takes no time."""
+    rules = quirks(exchange_id).long_short_ratio
+    style = rules.window if rules is not None else "since_until"
+    if style == "start_end_params":
+        return None, {"startTime": lo, "endTime": hi - 1}
+    if style == "latest_only":
+        return None, {}
+    return lo, {"until": hi - 1}
 
 
 def liquidation_request(exchange_id: str, lo: int, hi: int) -> tuple[int | None, dict[str, Any]]:

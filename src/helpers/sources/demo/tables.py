@@ -214,3 +214,47 @@ def _market_caps(sc: Scenario, runs: list[CoinRun], seed: int) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def long_short_ratio(sc: Scenario, seed: int) -> pd.DataFrame:
+    """SIMULATED account long/short ratio, hourly, for the venues whose real counterpart
+    publishes one (:func:`helpers.sources.venue_rules.ratio_venues`), labelled ``demo``.
+
+    The share of accounts net long is read as the simulated book's long share of open
+    amount at each hour's start (the same book the liquidations come from, so it is
+    long-heavy before a flush and falls as longs are force-closed); the ratio is
+    ``share / (1 - share)``, both rounded to 4 places as venues print them. ``long_account``
+    is left missing where the real venue gives the ratio only (OKX). The runs are simulated
+    again from ``seed`` (deterministic: the same book as :func:`~helpers.sources.demo.market
+    .simulate`)."""
+    from helpers.sources.demo.market import market_factor, simulate_coin
+    from helpers.sources.venue_rules import quirks, ratio_venues
+
+    market = market_factor(sc, seed)
+    publish = set(ratio_venues())
+    frames = []
+    for coin in sc.coins:
+        run = simulate_coin(sc, coin, market, seed)
+        hours = run.hourly_long_share.shape[0]
+        idx = pd.date_range(sc.start, periods=hours, freq="h", unit="us")
+        for j, v in enumerate(sc.venues):
+            rules = quirks(v.id).long_short_ratio
+            if v.id not in publish or rules is None:
+                continue
+            share = np.clip(run.hourly_long_share[:, j], 0.01, 0.99)
+            keep = ~np.isnan(share)
+            published = np.round(share[keep], 4)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "ts": idx[keep],
+                        "exchange": v.id,
+                        "symbol": v.symbol(coin.base),
+                        "period": "1h",
+                        "long_short_ratio": np.round(published / (1 - published), 4),
+                        "long_account": published if rules.long_share_key else np.nan,
+                        "source": SOURCE,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
