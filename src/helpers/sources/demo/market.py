@@ -90,7 +90,10 @@ def _open_positions(
         lev[idx] = rng.choice(levels, size=len(idx), p=_normalised(list(v.leverage.values())))
         mmr[idx] = v.mmr
     entry = price * np.exp(rng.normal(0.0, 0.002, n))
-    notional = sc.median_notional_usd * coin.size_scale * rng.lognormal(0.0, sc.notional_sigma, n)
+    size = (lev / 10.0) ** -sc.size_leverage_elasticity
+    notional = (
+        sc.median_notional_usd * coin.size_scale * size * rng.lognormal(0.0, sc.notional_sigma, n)
+    )
     liq = np.where(is_long, entry * (1 - 1 / lev + mmr), entry * (1 + 1 / lev - mmr))
     hold = rng.exponential(sc.hold_hours * MINUTES_PER_HOUR, n).astype(np.int64) + 1
     alive = np.ones(n, bool)
