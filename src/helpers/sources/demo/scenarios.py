@@ -73,7 +73,9 @@ class Scenario:
     ``funding_per_imbalance`` x (long share of open interest - 0.5) minus
     ``funding_per_flush`` x the net long-minus-short liquidated notional over the funding
     period as a fraction of the venue's open interest (forced selling pushes the perpetual
-    below the index). See docs/simulator.md for the calibration."""
+    below the index). An hour that force-closes more than ``flush_oi_fraction`` of the
+    coin's open interest (in coins) is a flush: the next hour opens ``opens_after_flush``
+    times the usual new positions (traders step back), so open interest falls after it. See docs/simulator.md for the calibration."""
 
     name: str
     start: pd.Timestamp
@@ -94,6 +96,8 @@ class Scenario:
     funding_base_8h: float = 0.0001
     funding_per_imbalance: float = 0.002
     funding_per_flush: float = 0.0
+    flush_oi_fraction: float = 0.008
+    opens_after_flush: float = 1.0
 
     @property
     def end(self) -> pd.Timestamp:
@@ -173,8 +177,8 @@ ARTICLE = Scenario(
         Shock(hour=62.5, pct=-1.2, minutes=40, anchor_keep=0.5),
         # the worst hour: a 6-minute squeeze through the shorts stacked above the range,
         # then the flush through the longs stacked under it
-        Shock(hour=86.0, pct=0.55, minutes=6, anchor_keep=0.0),
-        Shock(hour=86.1, pct=-3.3, minutes=45, anchor_keep=0.7),
+        Shock(hour=86.0, pct=0.5, minutes=6, anchor_keep=0.0),
+        Shock(hour=86.1, pct=-3.36, minutes=45, anchor_keep=0.7),
         Shock(hour=121.0, pct=-1.0, minutes=60, anchor_keep=0.6),
         Shock(hour=150.0, pct=-1.0, minutes=45, anchor_keep=0.6),
         Shock(hour=158.0, pct=-1.5, minutes=90, anchor_keep=0.9),
@@ -184,6 +188,8 @@ ARTICLE = Scenario(
     funding_base_8h=0.0001,
     funding_per_imbalance=0.002,
     funding_per_flush=0.15,
+    flush_oi_fraction=0.008,
+    opens_after_flush=0.3,
 )
 
 TYPICAL = replace(
@@ -193,7 +199,7 @@ TYPICAL = replace(
         Venue("bybit", 0.31, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0001),
         Venue("binanceusdm", 0.19, "USDT", _CEX_LEVERAGE, 0.004, 8, 0.0000),
         Venue("hyperliquid", 0.17, "USDC", _HL_LEVERAGE, 0.005, 1, 0.0002),
-        Venue("gate", 0.11, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0002),
+        Venue("gate", 0.12, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0002),
         Venue("okx", 0.10, "USDT", _CEX_LEVERAGE, 0.004, 8, 0.0001),
     ),
     long_bias=0.52,
