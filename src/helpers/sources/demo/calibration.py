@@ -31,9 +31,10 @@ class Calibration:
     """Derived figures (fractions unless named otherwise).
 
     ``venue_share``: each venue's share of all-exchange liquidations (both sides) over every
-    4-hour CoinGlass snapshot (May to Nov 2025); ``venue_long_share``: each venue's share of all-exchange long liquidations over the
-    4-hour CoinGlass snapshots where Hyperliquid is reported; ``flush_venue_long_share`` the
-    same over the top decile of those snapshots by all-exchange longs;
+    4-hour CoinGlass snapshot (May to Nov 2025); ``venue_long_share``: each venue's share
+    of all-exchange long liquidations over the snapshots where Hyperliquid is reported;
+    ``flush_venue_long_share`` the same over the top decile of those snapshots by
+    all-exchange longs;
     ``flush_short_to_long``: shorts / longs over that decile; ``liq_24h_to_oi``: 24 h
     liquidations / open interest over the BTC futures markets of 2025-11-14 (a -4.8 % day);
     ``funding_median_8h``: median funding rate of those markets (fraction per period);

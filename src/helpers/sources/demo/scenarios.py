@@ -75,7 +75,8 @@ class Scenario:
     period as a fraction of the venue's open interest (forced selling pushes the perpetual
     below the index). An hour that force-closes more than ``flush_oi_fraction`` of the
     coin's open interest (in coins) is a flush: the next hour opens ``opens_after_flush``
-    times the usual new positions (traders step back), so open interest falls after it. See docs/simulator.md for the calibration."""
+    times the usual new positions (traders step back), so open interest falls after it.
+    See docs/simulator.md for the calibration."""
 
     name: str
     start: pd.Timestamp
