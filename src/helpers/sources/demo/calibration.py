@@ -83,8 +83,8 @@ def _worst_hour(hourly: pd.DataFrame) -> tuple[float, float]:
     by_hour = hourly.groupby("time_utc_inferred")[
         ["long_liq_usd_approx", "short_liq_usd_approx"]
     ].sum()
-    worst = by_hour["long_liq_usd_approx"].idxmax()
-    longs, shorts = by_hour.loc[worst]
+    worst = int(by_hour["long_liq_usd_approx"].to_numpy().argmax())
+    longs, shorts = by_hour.iloc[worst].to_numpy()
     return float(shorts / longs), float(longs / by_hour["long_liq_usd_approx"].median())
 
 
@@ -92,7 +92,7 @@ def _coin_shares(four_hour: pd.DataFrame) -> dict[str, float]:
     final = four_hour[~four_hour["is_last_bar"].astype(bool)]
     longs = final.groupby("coin")["aggregated_long_liquidation_usd"].sum()
     longs = longs.loc[["BTC", "ETH", "SOL"]]
-    return {coin: float(x) for coin, x in (longs / longs.sum()).items()}
+    return {str(coin): float(x) for coin, x in (longs / longs.sum()).items()}
 
 
 def calibrate(folder: Path) -> Calibration:

@@ -187,7 +187,7 @@ def simulate_coin(sc: Scenario, coin: Coin, market: np.ndarray, seed: int) -> Co
             lookback = c[max(0, m - 24 * MINUTES_PER_HOUR) : m]
             trailing_low = float(lookback.min()) if m else p0
             near_low = price <= trailing_low * 1.006
-            rate = sc.positions_per_hour
+            rate = float(sc.positions_per_hour)
             if hr and liquidated > sc.flush_oi_fraction * oi[hr - 1].sum():
                 rate *= sc.opens_after_flush  # risk-off: fewer new positions after a flush
             liquidated = 0.0
