@@ -48,9 +48,12 @@ def test_article_deleveraging_is_staged_and_long_heavy(article_market):
     assert len(days) >= 3, "waves on several days, not one capitulation"
 
 
-def test_article_binance_and_hyperliquid_carry_most_longs(article_market):
+def test_article_hyperliquid_carries_most_longs_then_bybit_and_binance(article_market):
+    """The article re-weights venues towards Hyperliquid (real flushes do too: its share of
+    long liquidations rises in the top-decile 4 h snapshots, docs/simulator.md)."""
     by_venue = article_market.liquidation_bars.groupby("exchange")["long_usd"].sum()
-    assert set(by_venue.nlargest(2).index) == {"binanceusdm", "hyperliquid"}
+    assert by_venue.idxmax() == "hyperliquid"
+    assert set(by_venue.nlargest(3).index) == {"hyperliquid", "bybit", "binanceusdm"}
 
 
 def test_article_market_caps(article_market):
@@ -72,10 +75,15 @@ def test_article_spot_is_range_bound(article_market):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_article_shape_holds_for_other_seeds(seed):
+    """The article's figures are calibrated on seed 7; another seed is another week of the
+    same market: a long-heavy worst hour of the same order, still small beside OI."""
     market = simulate(ARTICLE, seed=seed)
     hourly = _hourly(market)
     worst = hourly["long_usd"].idxmax()
-    assert hourly.loc[worst, "long_usd"] > 200e6 and hourly.loc[worst, "short_usd"] < 5e6
+    oi = market.open_interest.groupby("ts")["oi_usd"].sum()
+    assert hourly.loc[worst, "long_usd"] > 100e6
+    assert hourly.loc[worst, "short_usd"] < 0.05 * hourly.loc[worst, "long_usd"]
+    assert hourly.loc[worst].sum() / oi.loc[worst] < 0.03
 
 
 def test_liquidations_cluster_where_price_traded_and_below_local_lows(article_market):

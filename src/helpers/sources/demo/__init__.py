@@ -21,16 +21,19 @@ The model, per coin, on a one-minute clock:
   price further (``impact_pct_per_musd`` percent per $1M of net forced selling), which can
   trigger further liquidations in the same minute: the cascade.
 * **Derived tables.** 1m and 1h OHLCV per venue (a small constant basis per venue), open
-  interest (open positions marked to the close, hourly), funding (proportional to the
-  long/short open-interest imbalance, 8-hourly; hourly on hyperliquid), 1h liquidation bars
+  interest (open positions marked to the close, hourly), funding (a base rate, a small
+  long/short imbalance term, and a fall after net long liquidations; 8-hourly, hourly on
+  hyperliquid), 1h liquidation bars
   (aggregated from the events by :mod:`helpers.aggregate`) and an hourly market-cap snapshot
   of 34 coins whose 24 h change follows the simulated BTC move.
 
-Calibration: the ``typical`` scenario's venue shares of liquidated notional come from real
-4-hour per-exchange liquidation snapshots (CoinGlass, May-Nov 2025: Bybit 31 %, Binance 19 %,
-Hyperliquid 17 %, Gate 11 %, OKX 10 %); the ``article`` scenario deliberately re-weights
-venues so that binanceusdm and hyperliquid carry the largest long shares. Supplies and
-non-simulated market caps are round illustrative figures, not quotes.
+Calibration (docs/simulator.md): the ``article`` scenario, seed 7, reaches the 2026-01-29
+article's worst hour through its parameters ($230M+ of longs, about $3.5M of shorts across
+the five venues, Binance about $36M, Hyperliquid over $59M, BTC about $1.71T, ETH about
+$344B); its worst hour liquidates about 1 % of open interest, and open interest and funding
+fall after it. The ``typical`` scenario's venue shares, the coin sizes and the funding level
+follow figures derived from real data (:mod:`helpers.sources.demo.calibration` recomputes
+them). Supplies and non-simulated market caps are round illustrative figures, not quotes.
 """
 
 from helpers.sources.demo.market import CoinRun, DemoMarket, market_factor, simulate, simulate_coin

@@ -90,7 +90,10 @@ def _open_positions(
         lev[idx] = rng.choice(levels, size=len(idx), p=_normalised(list(v.leverage.values())))
         mmr[idx] = v.mmr
     entry = price * np.exp(rng.normal(0.0, 0.002, n))
-    notional = sc.median_notional_usd * coin.size_scale * rng.lognormal(0.0, sc.notional_sigma, n)
+    size = (lev / 10.0) ** -sc.size_leverage_elasticity
+    notional = (
+        sc.median_notional_usd * coin.size_scale * size * rng.lognormal(0.0, sc.notional_sigma, n)
+    )
     liq = np.where(is_long, entry * (1 - 1 / lev + mmr), entry * (1 + 1 / lev - mmr))
     hold = rng.exponential(sc.hold_hours * MINUTES_PER_HOUR, n).astype(np.int64) + 1
     alive = np.ones(n, bool)
@@ -174,6 +177,7 @@ def simulate_coin(sc: Scenario, coin: Coin, market: np.ndarray, seed: int) -> Co
     log_anchor0 = np.log(p0)
     logp = log_anchor0
     trailing_low = p0
+    liquidated = 0.0  # coins force-closed since the hour's start
     for m in range(minutes):
         if m % MINUTES_PER_HOUR == 0:
             hr = m // MINUTES_PER_HOUR
@@ -183,7 +187,11 @@ def simulate_coin(sc: Scenario, coin: Coin, market: np.ndarray, seed: int) -> Co
             lookback = c[max(0, m - 24 * MINUTES_PER_HOUR) : m]
             trailing_low = float(lookback.min()) if m else p0
             near_low = price <= trailing_low * 1.006
-            n_new = rng.poisson(sc.positions_per_hour)
+            rate = float(sc.positions_per_hour)
+            if hr and liquidated > sc.flush_oi_fraction * oi[hr - 1].sum():
+                rate *= sc.opens_after_flush  # risk-off: fewer new positions after a flush
+            liquidated = 0.0
+            n_new = rng.poisson(rate)
             add(_open_positions(rng, sc, coin, n_new, price, near_low, m))
             alive = book.alive
             oi[hr] = np.bincount(book.venue[alive], weights=book.amount[alive], minlength=n_venues)
@@ -211,6 +219,7 @@ def simulate_coin(sc: Scenario, coin: Coin, market: np.ndarray, seed: int) -> Co
                     ev_idx.append(i)
                     ev_price.append(px)
                     net_usd += book.amount[i] * px
+                    liquidated += book.amount[i]
             while short_heap and short_heap[0][0] <= high:
                 _, i = heapq.heappop(short_heap)
                 if book.alive[i]:
@@ -220,6 +229,7 @@ def simulate_coin(sc: Scenario, coin: Coin, market: np.ndarray, seed: int) -> Co
                     ev_idx.append(i)
                     ev_price.append(px)
                     net_usd -= book.amount[i] * px
+                    liquidated += book.amount[i]
             if abs(net_usd) < 1.0:
                 break
             logp += -impact_per_usd * net_usd

@@ -60,7 +60,23 @@ class Shock:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A complete simulated market: when, which coins and venues, and trader behaviour."""
+    """A complete simulated market: when, which coins and venues, and trader behaviour.
+
+    ``long_bias`` / ``dip_long_bias``: probability a new position is long (the second when
+    price sits within 0.6 % of its trailing 24 h low); ``positions_per_hour`` new positions
+    per coin (Poisson mean), ``median_notional_usd`` and ``notional_sigma`` their lognormal
+    size (USD, BTC scale; each coin multiplies by ``size_scale``), scaled by
+    ``(leverage / 10) ** -size_leverage_elasticity`` (large books run low leverage, so most
+    open interest sits far from any liquidation price); ``hold_hours`` mean voluntary holding
+    time; ``initial_positions`` the book at the start; ``reversion_per_minute`` the pull of
+    log price towards its anchor. Funding per 8 h (fraction) is ``funding_base_8h`` plus
+    ``funding_per_imbalance`` x (long share of open interest - 0.5) minus
+    ``funding_per_flush`` x the net long-minus-short liquidated notional over the funding
+    period as a fraction of the venue's open interest (forced selling pushes the perpetual
+    below the index). An hour that force-closes more than ``flush_oi_fraction`` of the
+    coin's open interest (in coins) is a flush: the next hour opens ``opens_after_flush``
+    times the usual new positions (traders step back), so open interest falls after it.
+    See docs/simulator.md for the calibration."""
 
     name: str
     start: pd.Timestamp
@@ -77,19 +93,29 @@ class Scenario:
     reversion_per_minute: float
     shocks: tuple[Shock, ...] = ()
     market_caps: tuple[tuple[str, str, str, float, float], ...] = field(default=())
+    size_leverage_elasticity: float = 0.0
+    funding_base_8h: float = 0.0001
+    funding_per_imbalance: float = 0.002
+    funding_per_flush: float = 0.0
+    flush_oi_fraction: float = 0.008
+    opens_after_flush: float = 1.0
 
     @property
     def end(self) -> pd.Timestamp:
         return self.start + pd.Timedelta(days=self.days)
 
 
-_CEX_LEVERAGE = {3: 0.10, 5: 0.17, 10: 0.28, 20: 0.22, 25: 0.12, 50: 0.08, 75: 0.02, 100: 0.01}
-_HL_LEVERAGE = {3: 0.08, 5: 0.12, 10: 0.25, 20: 0.25, 25: 0.15, 40: 0.15}
+# leverage -> share of new positions; sizes fall with leverage (size_leverage_elasticity), so
+# the 2x-5x books hold most open interest and the 20x-100x tail most liquidations
+_CEX_LEVERAGE = {
+    2: 0.15, 3: 0.10, 5: 0.15, 10: 0.25, 20: 0.17, 25: 0.09, 50: 0.06, 75: 0.02, 100: 0.01
+}  # fmt: skip
+_HL_LEVERAGE = {2: 0.15, 3: 0.08, 5: 0.12, 10: 0.25, 20: 0.20, 25: 0.10, 40: 0.10}
 
 _COINS = (
-    Coin("BTC", "Bitcoin", "bitcoin", 88_500.0, 0.00055, 1.0, 19_955_000, 0.007, 1.0),
-    Coin("ETH", "Ethereum", "ethereum", 2_960.0, 0.00075, 1.25, 120_700_000, 0.012, 0.55),
-    Coin("SOL", "Solana", "solana", 142.0, 0.00095, 1.45, 555_000_000, 0.03, 0.25),
+    Coin("BTC", "Bitcoin", "bitcoin", 91_300.0, 0.00055, 1.0, 19_955_000, 0.00175, 1.0),
+    Coin("ETH", "Ethereum", "ethereum", 3_050.0, 0.00075, 1.25, 120_700_000, 0.003, 0.55),
+    Coin("SOL", "Solana", "solana", 146.0, 0.00095, 1.45, 555_000_000, 0.0075, 0.25),
 )
 
 # coin id, symbol, name, market cap (USD) at the start, beta to BTC's 24 h move
@@ -133,16 +159,16 @@ ARTICLE = Scenario(
     days=7,
     coins=_COINS,
     venues=(
-        Venue("binanceusdm", 0.30, "USDT", _CEX_LEVERAGE, 0.004, 8, 0.0000),
-        Venue("hyperliquid", 0.31, "USDC", _HL_LEVERAGE, 0.005, 1, 0.0002),
-        Venue("bybit", 0.17, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0001),
-        Venue("okx", 0.13, "USDT", _CEX_LEVERAGE, 0.004, 8, 0.0001),
-        Venue("gate", 0.09, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0002),
+        Venue("binanceusdm", 0.21, "USDT", _CEX_LEVERAGE, 0.004, 8, 0.0000),
+        Venue("hyperliquid", 0.33, "USDC", _HL_LEVERAGE, 0.005, 1, 0.0002),
+        Venue("bybit", 0.25, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0001),
+        Venue("okx", 0.10, "USDT", _CEX_LEVERAGE, 0.004, 8, 0.0001),
+        Venue("gate", 0.11, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0002),
     ),
     long_bias=0.64,
     dip_long_bias=0.85,
     positions_per_hour=700,
-    median_notional_usd=22_000.0,
+    median_notional_usd=110_000.0,
     notional_sigma=1.5,
     hold_hours=30.0,
     initial_positions=21_000,
@@ -150,12 +176,21 @@ ARTICLE = Scenario(
     shocks=(
         Shock(hour=31.0, pct=-1.6, minutes=50, anchor_keep=0.7),
         Shock(hour=62.5, pct=-1.2, minutes=40, anchor_keep=0.5),
-        Shock(hour=86.0, pct=-2.6, minutes=45, anchor_keep=0.7),
-        Shock(hour=121.0, pct=-1.4, minutes=60, anchor_keep=0.6),
+        # the worst hour: a 6-minute squeeze through the shorts stacked above the range,
+        # then the flush through the longs stacked under it
+        Shock(hour=86.0, pct=0.5, minutes=6, anchor_keep=0.0),
+        Shock(hour=86.1, pct=-3.36, minutes=45, anchor_keep=0.7),
+        Shock(hour=121.0, pct=-1.0, minutes=60, anchor_keep=0.6),
         Shock(hour=150.0, pct=-1.0, minutes=45, anchor_keep=0.6),
         Shock(hour=158.0, pct=-1.5, minutes=90, anchor_keep=0.9),
     ),
     market_caps=_OTHER_CAPS,
+    size_leverage_elasticity=1.0,
+    funding_base_8h=0.0001,
+    funding_per_imbalance=0.0005,
+    funding_per_flush=0.15,
+    flush_oi_fraction=0.008,
+    opens_after_flush=0.3,
 )
 
 TYPICAL = replace(
@@ -165,7 +200,7 @@ TYPICAL = replace(
         Venue("bybit", 0.31, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0001),
         Venue("binanceusdm", 0.19, "USDT", _CEX_LEVERAGE, 0.004, 8, 0.0000),
         Venue("hyperliquid", 0.17, "USDC", _HL_LEVERAGE, 0.005, 1, 0.0002),
-        Venue("gate", 0.11, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0002),
+        Venue("gate", 0.12, "USDT", _CEX_LEVERAGE, 0.005, 8, -0.0002),
         Venue("okx", 0.10, "USDT", _CEX_LEVERAGE, 0.004, 8, 0.0001),
     ),
     long_bias=0.52,

@@ -136,17 +136,42 @@ def _open_interest(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _net_flush(sc: Scenario, run: CoinRun) -> np.ndarray:
+    """(hours, venues): long minus short liquidated notional (USD) in each hour, as a
+    fraction of the venue's open interest at the hour's start (NaN where none is open)."""
+    hours, n_venues = run.hourly_oi_base.shape
+    hour = run.liq_minute // MINUTES_PER_HOUR
+    signed = np.where(run.liq_is_long, 1.0, -1.0) * run.liq_amount * run.liq_price
+    net = np.bincount(
+        hour * n_venues + run.liq_venue, weights=signed, minlength=hours * n_venues
+    ).reshape(hours, n_venues)
+    oi_usd = run.hourly_oi_base * run.minute_open[::MINUTES_PER_HOUR][:hours, None]
+    return np.divide(net, oi_usd, out=np.full_like(net, np.nan), where=oi_usd > 0)
+
+
 def _funding(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
-    """Funding per period as a fraction: 1 bp base plus 2 bp per 10 pp of long excess,
-    clamped to +-0.75 %, scaled to the venue's period (hyperliquid pays hourly)."""
+    """Funding per period as a fraction, settled at the period's end from the period just
+    past: ``sc.funding_base_8h`` plus ``sc.funding_per_imbalance`` x (long share of open
+    interest - 0.5) at settlement, minus ``sc.funding_per_flush`` x the period's mean hourly
+    net long liquidation as a fraction of open interest (a long flush pushes the perpetual
+    below the index, so funding falls after it); clamped to +-0.75 % per 8 h and scaled to
+    the venue's period (hyperliquid pays hourly)."""
     frames = []
     for run in runs:
         hours = run.hourly_long_share.shape[0]
         idx = pd.date_range(sc.start, periods=hours, freq="h", unit="us")
+        flush = np.nan_to_num(_net_flush(sc, run), nan=0.0)
         for j, v in enumerate(sc.venues):
-            imbalance = np.nan_to_num(run.hourly_long_share[:, j], nan=0.5) - 0.5
-            rate_8h = np.clip(0.0001 + 0.002 * imbalance, -0.0075, 0.0075)
             step = v.funding_hours
+            imbalance = np.nan_to_num(run.hourly_long_share[:, j], nan=0.5) - 0.5
+            past = pd.Series(flush[:, j]).rolling(step, min_periods=1).mean().shift(1)
+            rate_8h = np.clip(
+                sc.funding_base_8h
+                + sc.funding_per_imbalance * imbalance
+                - sc.funding_per_flush * past.fillna(0.0).to_numpy(),
+                -0.0075,
+                0.0075,
+            )
             frames.append(
                 pd.DataFrame(
                     {
