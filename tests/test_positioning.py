@@ -16,8 +16,7 @@ from helpers import schema
 from helpers.metrics import imbalance as im
 from helpers.metrics import positioning as pos
 from helpers.plots import positioning as ppos
-from helpers.sources.demo import ARTICLE, simulate
-from helpers.sources.demo.tables import long_short_ratio
+from helpers.sources.demo import ARTICLE, DemoMarket
 from helpers.sources.venue_rules import ratio_venues
 from helpers.store import Store
 
@@ -155,8 +154,8 @@ def test_plot_of_simulated_ratio_is_watermarked() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_ratio() -> pd.DataFrame:
-    return long_short_ratio(ARTICLE, 7)
+def demo_ratio(article_market: DemoMarket) -> pd.DataFrame:
+    return article_market.long_short_ratio
 
 
 def test_demo_ratio_is_valid_simulated_and_only_where_venues_publish_one(
@@ -174,10 +173,9 @@ def test_demo_ratio_is_valid_simulated_and_only_where_venues_publish_one(
 
 
 def test_demo_ratio_is_long_heavy_before_the_worst_hour_and_falls_after(
-    demo_ratio: pd.DataFrame,
+    demo_ratio: pd.DataFrame, article_market: DemoMarket
 ) -> None:
-    market = simulate(ARTICLE, seed=7)
-    hourly = market.liquidation_bars.groupby("ts")["long_usd"].sum()
+    hourly = article_market.liquidation_bars.groupby("ts")["long_usd"].sum()
     worst = hourly.idxmax()
     btc = demo_ratio[(demo_ratio["symbol"] == BTC) & (demo_ratio["exchange"] == "binanceusdm")]
     by_ts = btc.set_index("ts")["long_short_ratio"]

@@ -14,6 +14,7 @@ from helpers.sources.demo.scenarios import MINUTES_PER_HOUR, Coin, Scenario
 from helpers.sources.demo.tables import (
     _events,
     _funding,
+    _long_short_ratio,
     _market_caps,
     _ohlcv,
     _open_interest,
@@ -272,6 +273,7 @@ class DemoMarket:
     open_interest: pd.DataFrame
     funding: pd.DataFrame
     market_caps: pd.DataFrame
+    long_short_ratio: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -281,6 +283,7 @@ class DemoMarket:
             "open_interest": self.open_interest,
             "funding": self.funding,
             "market_caps": self.market_caps,
+            "long_short_ratio": self.long_short_ratio,
         }
 
 
@@ -305,4 +308,5 @@ def simulate(sc: Scenario, seed: int, target_events: int | None = None) -> DemoM
         open_interest=_open_interest(sc, runs),
         funding=_funding(sc, runs),
         market_caps=_market_caps(sc, runs, seed),
+        long_short_ratio=_long_short_ratio(sc, runs),
     )

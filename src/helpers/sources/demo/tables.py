@@ -241,7 +241,7 @@ def _market_caps(sc: Scenario, runs: list[CoinRun], seed: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def long_short_ratio(sc: Scenario, seed: int) -> pd.DataFrame:
+def _long_short_ratio(sc: Scenario, runs: list[CoinRun]) -> pd.DataFrame:
     """SIMULATED account long/short ratio, hourly, for the venues whose real counterpart
     publishes one (:func:`helpers.sources.venue_rules.ratio_venues`), labelled ``demo``.
 
@@ -249,17 +249,12 @@ def long_short_ratio(sc: Scenario, seed: int) -> pd.DataFrame:
     amount at each hour's start (the same book the liquidations come from, so it is
     long-heavy before a flush and falls as longs are force-closed); the ratio is
     ``share / (1 - share)``, both rounded to 4 places as venues print them. ``long_account``
-    is left missing where the real venue gives the ratio only (OKX). The runs are simulated
-    again from ``seed`` (deterministic: the same book as :func:`~helpers.sources.demo.market
-    .simulate`)."""
-    from helpers.sources.demo.market import market_factor, simulate_coin
+    is left missing where the real venue gives the ratio only (OKX)."""
     from helpers.sources.venue_rules import quirks, ratio_venues
 
-    market = market_factor(sc, seed)
     publish = set(ratio_venues())
     frames = []
-    for coin in sc.coins:
-        run = simulate_coin(sc, coin, market, seed)
+    for coin, run in zip(sc.coins, runs, strict=True):
         hours = run.hourly_long_share.shape[0]
         idx = pd.date_range(sc.start, periods=hours, freq="h", unit="us")
         for j, v in enumerate(sc.venues):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from helpers.errors import UserError
 from helpers.sources.demo.market import simulate
 from helpers.sources.demo.scenarios import SCENARIOS
-from helpers.sources.demo.tables import long_short_ratio
 from helpers.store import Store
 from helpers.store_kind import SIMULATED, remove_simulated
 
@@ -20,8 +19,7 @@ def write_demo(store: Store, scenario: str, seed: int, target_events: int | None
         raise UserError(f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}")
     store.require(SIMULATED, "the demo market")
     market = simulate(SCENARIOS[scenario], seed, target_events)
-    tables = {**market.tables(), "long_short_ratio": long_short_ratio(market.scenario, seed)}
-    return {name: store.write(name, df) for name, df in tables.items()}
+    return {name: store.write(name, df) for name, df in market.tables().items()}
 
 
 def remove_demo(store: Store) -> dict[str, int]:
