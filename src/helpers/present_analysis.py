@@ -170,7 +170,9 @@ def to_oi_table(to_oi: pd.DataFrame, page: str, top: int = TOP_ROWS) -> Table:
     """:func:`helpers.metrics.outlook.liquidations_to_oi` (one row per bar and venue, and
     "All venues"): the ``top`` rows with the highest liquidated / open interest ratio, the
     whole table a CSV download named after ``page``."""
-    ranked = to_oi.sort_values(["ratio", "ts"], ascending=[False, True], na_position="last")
+    ranked = to_oi.sort_values(
+        ["ratio", "ts", "exchange"], ascending=[False, True, True], na_position="last"
+    )
     shown = ranked.head(top)
     out = pd.DataFrame(
         {
@@ -184,7 +186,7 @@ def to_oi_table(to_oi: pd.DataFrame, page: str, top: int = TOP_ROWS) -> Table:
     styler = styled_table(
         out,
         money=["Liquidated (longs + shorts)", "Open interest at the bar's open"],
-        formats={"Liquidated / open interest": partial(percent_text, digits=3)},
+        formats={"Liquidated / open interest": partial(percent_text, digits=2)},
     )
     what = "the bars and venues with the highest liquidated / open interest"
     return with_download(styler, to_oi, csv_name(page, "liquidations_to_oi"), len(shown), what)

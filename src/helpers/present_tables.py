@@ -124,6 +124,9 @@ def styled_table(
     aligned = list(dict.fromkeys([*shown, *numbers]))
     if aligned:
         st = st.set_properties(subset=aligned, **{"text-align": "right", "white-space": "nowrap"})
+        at = [i for i, c in enumerate(frame.columns) if c in set(aligned)]
+        heads = [{"selector": f"th.col_heading.col{i}", "props": "text-align:right"} for i in at]
+        st = st.set_table_styles(heads, overwrite=False)
     st = st.format_index(escape="html", axis=1).hide(axis="index")
     st = st.set_table_attributes(f'class="{TABLE_CLASS}"')
     return st.set_caption(html.escape(caption)) if caption else st
