@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style_render import CSSDict
 
 from helpers.metrics.totals import ALL
 from helpers.precedence import source_name
@@ -125,7 +128,9 @@ def styled_table(
     if aligned:
         st = st.set_properties(subset=aligned, **{"text-align": "right", "white-space": "nowrap"})
         at = [i for i, c in enumerate(frame.columns) if c in set(aligned)]
-        heads = [{"selector": f"th.col_heading.col{i}", "props": "text-align:right"} for i in at]
+        heads: list[CSSDict] = [
+            {"selector": f"th.col_heading.col{i}", "props": "text-align:right"} for i in at
+        ]
         st = st.set_table_styles(heads, overwrite=False)
     st = st.format_index(escape="html", axis=1).hide(axis="index")
     st = st.set_table_attributes(f'class="{TABLE_CLASS}"')
