@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from factories import coverage_gaps, hours_after, liquidation_bars, liquidations, win
+from pagetext import table_cells
 
 from helpers import present_downloads as dl
 from helpers.metrics import clusters as cl
@@ -36,38 +36,11 @@ T0 = pd.Timestamp("2025-11-10 00:00", tz="UTC")
 h = hours_after(T0)
 _bars = partial(liquidation_bars, t0=T0, counts=0)
 RAW_FLOAT = re.compile(r"\d[eE][+-]?\d|\d\.\d{5,}")
-"""Scientific notation or more than 4 decimals: a float printed as Python prints it."""
+"""Scientific notation or more than 4 decimals: a float printed as Python prints it (the
+report's pages are checked the same way in test_notebooks.py)."""
 
 
-class _Cells(HTMLParser):
-    """The header and body cells of every table of a page, as text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tables: list[dict[str, list[str]]] = []
-        self.cell: str | None = None
-        self.kind = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "table":
-            self.tables.append({"th": [], "td": []})
-        elif tag in ("th", "td") and self.tables:
-            self.cell, self.kind = "", tag
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("th", "td") and self.cell is not None:
-            self.tables[-1][self.kind].append(self.cell.strip())
-            self.cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell += data
-
-
-def cells(page: str) -> list[dict[str, list[str]]]:
-    parser = _Cells()
-    parser.feed(page)
-    return parser.tables
+cells = table_cells
 
 
 def assert_for_people(page: str) -> dict[str, list[str]]:
@@ -150,7 +123,7 @@ def test_clusters_table_shows_bins_distances_and_supports():
     top = cl.largest_clusters(by_price, 83_320.3193, supports, n=2)
     t = assert_for_people(clusters_table(top).html)
     first = dict(zip(t["th"], t["td"][: len(t["th"])], strict=True))
-    assert first["Price bin"] == "$86,500 – $86,750"
+    assert first["Price bin"] == "$86,500\u00a0–\u00a0$86,750"  # never split
     assert first["Liquidated"] == "$52,000,000" and first["Shorts"] == "$0"
     assert first["From last price"] == "+$3,305"  # 86,625 - 83,320.32
     assert first["From last price (%)"] == f"{86_625 / 83_320.3193 - 1:+.2%}"
@@ -187,7 +160,7 @@ def test_to_oi_table_keeps_the_top_rows_and_writes_the_full_csv_beside_the_page(
     assert len(t["td"]) == 5 * 5
     # OKX's last bar has the highest ratio: (30e6 + 0.1e6) / 1e9
     assert t["td"][:5] == ["2025-11-11 05:00", "OKX", "$30,100,000", "$1,000,000,000", "3.01%"]
-    href = re.search(r'<a href="([^"]+)"', shown.html)
+    href = re.search(r'<a [^>]*href="([^"]+)"', shown.html)
     assert href is not None and href.group(1) == "05_page_liquidations_to_oi.csv"
     assert "/" not in href.group(1) and ":" not in href.group(1)  # relative, beside the page
     saved = pd.read_csv(tmp_path / href.group(1))

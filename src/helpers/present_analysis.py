@@ -136,7 +136,7 @@ def clusters_table(clusters: pd.DataFrame) -> Table:
         {
             "Rank": clusters["rank"].to_numpy(),
             "Price bin": [
-                f"{level_text(lo)} – {level_text(hi)}"
+                f"{level_text(lo)}\u00a0–\u00a0{level_text(hi)}"
                 for lo, hi in zip(clusters["bin_low"], clusters["bin_high"], strict=True)
             ],
             "Liquidated": clusters["notional_usd"].to_numpy(),
