@@ -208,6 +208,8 @@ def test_key_figures_show_the_digits_the_captions_quote():
     assert format_value(3.5e6, "USD") == "$3.50M"
     assert format_value(None, "USD") == "missing" and fmt_usd_sig(float("nan")) == "missing"
     assert format_value("2025-11-13T14:00:00+00:00", "UTC") == "2025-11-13 14:00 UTC"
+    assert format_value(1.2e-5, "ratio") == "0.000012"  # never 1.2e-05
+    assert format_value(14.649, "bars") == "14.6 bars"
 
 
 def test_every_table_of_a_page_is_in_a_box_that_scrolls():

@@ -122,7 +122,7 @@ def format_value(value: Value, unit: str) -> str:
     elif abs(value) >= 1000:
         number = f"{value:,.0f}"
     else:
-        number = f"{value:.3g}"
+        number = np.format_float_positional(value, precision=3, fractional=False, trim="-")
     return f"{number} {unit}".strip() if unit not in ("", "count", "ratio") else number
 
 
