@@ -19,6 +19,7 @@ from helpers.metrics import clusters as cl
 from helpers.metrics import imbalance as im
 from helpers.metrics import outlook
 from helpers.metrics import venues as vn
+from helpers.metrics import worst_hour as wh
 from helpers.plots import imbalance as pim
 from helpers.present import format_value
 from helpers.present_analysis import (
@@ -27,6 +28,7 @@ from helpers.present_analysis import (
     funding_table,
     spike_frame,
     spike_table,
+    spikes_by_venue_table,
     to_oi_table,
 )
 from helpers.present_tables import MISSING, styled_table
@@ -219,3 +221,21 @@ def test_every_table_of_a_page_is_in_a_box_that_scrolls():
     assert re.search(r"\.jp-OutputArea-output[^{]*\{[^}]*overflow-x:\s*auto", css)
     box = coverage_table(vn.venue_coverage(_bars([(0, "okx", 1.0, 0.0)]), None, win(T0, h(1))))
     assert box.html.startswith(f'<div class="{dl.BOX_CLASS}" style="{dl.BOX_STYLE}">')
+
+
+def test_a_long_spike_by_venue_table_shows_the_largest_and_links_all(tmp_path, monkeypatch):
+    rows = [(i, v, (i + 1) * 1e6, 1e3) for i in range(30) for v in ("okx", "gate")]
+    rows = [r for r in rows if not (r[0] == 3 and r[1] == "gate")]  # gate missing in bar 3
+    bars = _bars(rows)
+    spikes = wh.spikes_by_venue(bars, win(T0, h(30), ["okx", "gate"]), [h(i) for i in range(30)])
+    monkeypatch.setenv(dl.DOWNLOADS_ENV, str(tmp_path))
+    short = spikes_by_venue_table(spikes.iloc[:5], "02_page")
+    assert short.csv is None and MISSING in short.html  # gate's bar 3: missing, not $0
+    shown = spikes_by_venue_table(spikes, "02_page", top=4)
+    t = cells(shown.html)[0]
+    assert [c for c in t["td"] if c.startswith("2025")] == [
+        "2025-11-11 02:00", "2025-11-11 03:00", "2025-11-11 04:00", "2025-11-11 05:00"
+    ]  # fmt: skip
+    saved = pd.read_csv(tmp_path / "02_page_spike_bars_by_venue.csv")
+    assert len(saved) == 30 and {"ts", "okx_long_usd", "gate_short_usd"} <= set(saved.columns)
+    assert np.isnan(saved.loc[3, "gate_long_usd"])  # missing stays missing in the CSV

@@ -26,6 +26,7 @@ from helpers.present_tables import (
     signed_percent_text,
     signed_usd_text,
     sources_text,
+    spikes_venue_table,
     styled_table,
     time_text,
 )
@@ -80,6 +81,23 @@ def spike_table(spikes: pd.DataFrame, page: str, top: int = SPIKE_ROWS) -> Table
     return with_download(
         styler, full, csv_name(page, "spike_bars"), len(shown), "the spike bars with most longs"
     )
+
+
+def spikes_by_venue_table(spikes: pd.DataFrame, page: str, top: int = SPIKE_ROWS) -> Table:
+    """:func:`helpers.present_tables.spikes_venue_table` (spike bar x venue,
+    :func:`helpers.metrics.worst_hour.spikes_by_venue`) in its box; more than ``top`` spike
+    bars are cut to the ``top`` with the most longs across venues (in time order), the whole
+    frame a CSV download named after ``page`` (one ``<venue>_<side>`` column each)."""
+    shown = spikes
+    if len(spikes) > top:
+        longs = spikes.xs("long_usd", axis=1, level=1).sum(axis=1, min_count=1)
+        shown = spikes.loc[longs.nlargest(top).index].sort_index()
+    full = spikes.copy()
+    full.columns = [f"{venue}_{side}" for venue, side in spikes.columns]
+    full = full.rename_axis("ts").reset_index()
+    what = "the spike bars with most longs"
+    name = csv_name(page, "spike_bars_by_venue")
+    return with_download(spikes_venue_table(shown), full, name, len(shown), what)
 
 
 def coverage_table(coverage: pd.DataFrame) -> Table:
