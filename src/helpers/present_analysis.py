@@ -90,7 +90,7 @@ def spikes_by_venue_table(spikes: pd.DataFrame, page: str, top: int = SPIKE_ROWS
     frame a CSV download named after ``page`` (one ``<venue>_<side>`` column each)."""
     shown = spikes
     if len(spikes) > top:
-        longs = spikes.xs("long_usd", axis=1, level=1).sum(axis=1, min_count=1)
+        longs = pd.DataFrame(spikes.xs("long_usd", axis=1, level=1)).sum(axis=1, min_count=1)
         shown = spikes.loc[longs.nlargest(top).index].sort_index()
     full = spikes.copy()
     full.columns = [f"{venue}_{side}" for venue, side in spikes.columns]
