@@ -93,7 +93,7 @@ def spikes_by_venue_table(spikes: pd.DataFrame, page: str, top: int = SPIKE_ROWS
         longs = pd.DataFrame(spikes.xs("long_usd", axis=1, level=1)).sum(axis=1, min_count=1)
         shown = spikes.loc[longs.nlargest(top).index].sort_index()
     full = spikes.copy()
-    full.columns = [f"{venue}_{side}" for venue, side in spikes.columns]
+    full.columns = pd.Index(["_".join(map(str, col)) for col in spikes.columns])
     full = full.rename_axis("ts").reset_index()
     what = "the spike bars with most longs"
     name = csv_name(page, "spike_bars_by_venue")
