@@ -33,3 +33,33 @@ def visible_text(page: str) -> str:
     parser = _Text()
     parser.feed(page)
     return "\n".join(parser.parts)
+
+
+class _Cells(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[dict[str, list[str]]] = []
+        self.cell: str | None = None
+        self.kind = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append({"th": [], "td": []})
+        elif tag in ("th", "td") and self.tables:
+            self.cell, self.kind = "", tag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self.cell is not None:
+            self.tables[-1][self.kind].append(self.cell.strip())
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell += data
+
+
+def table_cells(page: str) -> list[dict[str, list[str]]]:
+    """Every table of ``page``, in order: ``{"th": [header texts], "td": [cell texts]}``."""
+    parser = _Cells()
+    parser.feed(page)
+    return parser.tables

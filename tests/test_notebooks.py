@@ -7,14 +7,17 @@ path (pandas over the raw simulated events), so a notebook that shows a wrong nu
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from pagetext import visible_text
+from pagetext import table_cells, visible_text
 
 from helpers import venues
 from helpers.cli import main
+from helpers.present import format_value
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
@@ -189,6 +192,41 @@ def test_cluster_and_watch_figures_match_the_raw_events(article_report, article_
 
 
 GOLDEN = ROOT / "tests" / "golden" / "article_seed7_summary.json"
+
+
+RAW_FLOAT = re.compile(r"\d[eE][+-]?\d|\d\.\d{5,}")
+"""Scientific notation (``5.18e+07``) or more than 4 decimals (``0.004087``)."""
+
+
+def test_every_table_is_formatted_and_long_ones_link_their_full_csv(article_report):
+    csvs = []
+    for name in NOTEBOOKS:
+        page = (article_report / f"{name}.html").read_text()
+        body = page.split('<div class="liqnb-footer">')[0]  # the parameters as given
+        assert 'class="dataframe' not in body, name  # no raw DataFrame display
+        for table in table_cells(body):
+            raw = [c for c in table["th"] + table["td"] if RAW_FLOAT.search(c)]
+            assert not raw, f"{name}: {raw[:3]}"
+            snake = [c for c in table["th"] if re.search(r"[a-z]_[a-z]", c)]
+            assert not snake, f"{name}: {snake}"
+        csvs += [(name, href) for href in re.findall(r'<a [^>]*href="([^"]+\.csv)"', body)]
+    assert ("05_what_to_watch", "05_what_to_watch_liquidations_to_oi.csv") in csvs
+    for name, href in csvs:
+        assert "/" not in href and ":" not in href, href  # relative: beside the page
+        full = pd.read_csv(article_report / href)
+        shown = re.search(r"Showing ([\d,]+) of ([\d,]+) rows", visible_text(
+            (article_report / f"{name}.html").read_text()))  # fmt: skip
+        assert shown is not None and int(shown.group(2).replace(",", "")) == len(full)
+        assert int(shown.group(1).replace(",", "")) < len(full)
+
+
+def test_the_btc_cap_has_the_same_digits_in_key_figures_and_caption(article_report):
+    fig = _figures(article_report)["03_market_heatmap"]["btc_market_cap_usd"]
+    shown = format_value(fig["value"], fig["unit"])
+    assert re.fullmatch(r"\$\d\.\d\dT", shown)  # $1.66T, not $1.7T
+    text = visible_text((article_report / "03_market_heatmap.html").read_text())
+    assert f"BTC {shown}," in text  # the caption
+    assert text.count(shown) >= 2  # and the key figures
 
 
 def _same(actual: object, expected: object) -> bool:

@@ -133,20 +133,6 @@ def test_cumulative_lines_step_at_bar_close_and_run_flat_through_missing(table):
     assert_title_and_watermark(fig, "Cumulative")
 
 
-def test_format_spike_table():
-    t = im.imbalance_table(
-        _bars([(0, "okx", 1e6, 0.0), (1, "okx", 1e6, 0.0), (2, "okx", 231.4e6, 4.3e6)]),
-        win(T0, h(3)),
-    )
-    spikes = im.spike_bars(t, k=3, window=2, min_history=2)
-    shown = pim.format_spike_table(spikes)
-    assert list(shown["bar open (UTC)"]) == ["2025-11-10 02:00"]
-    assert list(shown["longs"]) == ["$231.4M"] and list(shown["shorts"]) == ["$4.3M"]
-    assert list(shown["rule fired"]) == ["long + total"]
-    assert list(shown["venues reporting"]) == ["1 of 1"]
-    assert list(shown["long share"]) == [f"{231.4 / 235.7:.0%}"]
-
-
 def test_plots_of_an_all_missing_window_draw_no_bars():
     t = im.imbalance_table(schema.empty("liquidation_bars"), win(T0, END))
     for fig in (

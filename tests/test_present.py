@@ -49,7 +49,7 @@ def test_plain_value_keeps_numbers_and_turns_every_missing_kind_into_none():
 
 def test_format_value_by_unit():
     assert format_value(231.4e6, "USD") == "$231.4M"  # 231.4e6 / 1e6 = 231.4
-    assert format_value(1.7e12, "USD") == "$1.7T"
+    assert format_value(1.7e12, "USD") == "$1.70T"  # three significant figures at least
     assert format_value(None, "USD") == "missing"
     assert format_value(12.345, "%") == "12.3%"
     assert format_value(0.9312, "fraction") == "93.1%"  # 0.9312 x 100

@@ -22,7 +22,7 @@ import pandas as pd
 from IPython.display import display
 
 from helpers.precedence import source_name
-from helpers.units import fmt_usd
+from helpers.units import fmt_usd_sig
 from helpers.venues import market_name
 
 if TYPE_CHECKING:
@@ -99,15 +99,20 @@ def plain_value(value: object) -> Value:
 
 
 def format_value(value: Value, unit: str) -> str:
-    """The value as shown in tables: ``$231.4M`` for USD, ``12.3%``, ``1,234``; else missing."""
+    """The value as shown in tables: ``$231.4M`` / ``$1.66T`` for USD (three significant
+    figures at least, :func:`helpers.units.fmt_usd_sig`, so a sentence quoting the figure
+    with the same formatter shows the same digits), ``12.3%``, ``1,234``, a UTC time as
+    ``2025-11-13 14:00 UTC``; else missing."""
     if value is None:
         return MISSING
     if isinstance(value, str):
+        if unit == "UTC":
+            return utc_text(value)
         return f"{value} {unit}".strip() if unit and unit != "text" else value
     if isinstance(value, float) and math.isinf(value):
         return f"{'-' if value < 0 else ''}infinite"
     if unit.upper() in ("USD", "$"):
-        return fmt_usd(value)
+        return fmt_usd_sig(value)
     if unit == "%":
         return f"{value:,.1f}%"
     if unit == "fraction":
@@ -117,8 +122,19 @@ def format_value(value: Value, unit: str) -> str:
     elif abs(value) >= 1000:
         number = f"{value:,.0f}"
     else:
-        number = f"{value:.3g}"
+        number = np.format_float_positional(value, precision=3, fractional=False, trim="-")
     return f"{number} {unit}".strip() if unit not in ("", "count", "ratio") else number
+
+
+def utc_text(value: str) -> str:
+    """An ISO 8601 time (as :func:`plain_value` stores it) as ``2025-11-13 14:00 UTC``
+    (seconds when not zero); other text as it is, followed by ``UTC``."""
+    try:
+        ts = pd.Timestamp(value)
+    except ValueError:
+        return f"{value} UTC"
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M:%S UTC" if ts.second else "%Y-%m-%d %H:%M UTC")
 
 
 def data_banner(

@@ -19,7 +19,7 @@ import pandas as pd
 from IPython.display import display
 
 from helpers.metrics.claims import NO_DATA, NOT_SUPPORTED, SUPPORTED, ClaimResult
-from helpers.units import fmt_usd
+from helpers.units import fmt_usd_sig
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -49,12 +49,10 @@ PAGE_TITLES = {
 
 
 def usd_text(value: float, compact: bool = False) -> str:
-    """US dollars with three significant figures at least: ``$231.4M``, ``$1.66T``,
-    ``$3.50M``, ``$0``; ``compact`` drops trailing zeros (``$230M``, ``$3.5M``), as a
-    claimed round figure is written."""
-    mag = abs(value)
-    scaled = next((mag / d for d in (1e12, 1e9, 1e6, 1e3) if mag >= d), mag)
-    text = fmt_usd(value, 2 if scaled < 10 else 1)
+    """US dollars with three significant figures at least (:func:`helpers.units.fmt_usd_sig`,
+    as key figures show them): ``$231.4M``, ``$1.66T``, ``$3.50M``, ``$0``; ``compact``
+    drops trailing zeros (``$230M``, ``$3.5M``), as a claimed round figure is written."""
+    text = fmt_usd_sig(value)
     return _drop_zeros(text) if compact else text
 
 

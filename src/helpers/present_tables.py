@@ -9,11 +9,16 @@ HTML-escaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import html
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style_render import CSSDict
 
 from helpers.metrics.totals import ALL
 from helpers.precedence import source_name
@@ -47,24 +52,89 @@ def price_text(value: object) -> str:
     return f"${v:,.2f}" if abs(v) >= 100 else f"${v:,.4f}"
 
 
+def level_text(value: object) -> str:
+    """A price level in whole dollars from $1,000 up (``$86,500``), else :func:`price_text`;
+    "—" for missing."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return MISSING
+    v = float(value)  # type: ignore[arg-type]
+    return f"${v:,.0f}" if abs(v) >= 1000 else price_text(v)
+
+
+def signed_usd_text(value: object) -> str:
+    """A signed amount of US dollars in whole dollars: ``+$3,305``, ``-$195``; "—" for
+    missing."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return MISSING
+    v = float(value)  # type: ignore[arg-type]
+    return f"{'-' if v < 0 else '+'}${abs(v):,.0f}"
+
+
+def signed_percent_text(value: object, digits: int = 2) -> str:
+    """A signed fraction in percent: ``+3.97%``, ``-0.23%``; "—" for missing."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return MISSING
+    return f"{float(value) * 100:+,.{digits}f}%"  # type: ignore[arg-type]
+
+
+def time_text(value: object, seconds: bool = False) -> str:
+    """A time in UTC as ``2025-11-13 14:00`` (``:SS`` with ``seconds``); "—" for missing."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return MISSING
+    ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def count_text(value: object) -> str:
+    """A whole count with thousands separators (``1,008``); "—" for missing."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return MISSING
+    return f"{int(value):,}"  # type: ignore[call-overload]
+
+
+Formatter = Callable[[object], str]
+
+
 def styled_table(
     frame: pd.DataFrame,
     money: Iterable[object] = (),
     percent: Iterable[object] = (),
     prices: Iterable[object] = (),
     caption: str | None = None,
+    formats: Mapping[Any, Formatter] | None = None,
 ) -> Styler:
     """``frame`` as a Styler: ``money`` columns as :func:`usd_text`, ``percent`` columns
-    (fractions) as :func:`percent_text`, ``prices`` as :func:`price_text`, other cells as
-    they are; missing "—"; no index column; headers and text cells HTML-escaped."""
-    st = frame.style.format(na_rep=MISSING, escape="html")
-    for columns, fmt in ((money, usd_text), (percent, percent_text), (prices, price_text)):
-        subset = [c for c in columns if c in frame.columns]
+    (fractions) as :func:`percent_text`, ``prices`` as :func:`price_text`, any column of
+    ``formats`` by its formatter, other numbers with thousands separators and at most 2
+    decimals (never scientific notation); missing "—"; no index column; headers and text
+    cells HTML-escaped. Formatted (number) columns are right-aligned and never wrap; text
+    columns wrap."""
+    st = frame.style.format(na_rep=MISSING, escape="html", precision=2, thousands=",")
+    shown: list[object] = []
+    columns: list[tuple[Iterable[object], Formatter]] = [
+        (money, usd_text),
+        (percent, percent_text),
+        (prices, price_text),
+    ]
+    columns += [([c], f) for c, f in (formats or {}).items()]
+    for cols, fmt in columns:
+        subset = [c for c in cols if c in frame.columns]
         if subset:
             st = st.format(fmt, subset=subset, na_rep=MISSING)
+            shown += subset
+    numbers = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    aligned = list(dict.fromkeys([*shown, *numbers]))
+    if aligned:
+        st = st.set_properties(subset=aligned, **{"text-align": "right", "white-space": "nowrap"})
+        at = [i for i, c in enumerate(frame.columns) if c in set(aligned)]
+        heads: list[CSSDict] = [
+            {"selector": f"th.col_heading.col{i}", "props": "text-align:right"} for i in at
+        ]
+        st = st.set_table_styles(heads, overwrite=False)
     st = st.format_index(escape="html", axis=1).hide(axis="index")
     st = st.set_table_attributes(f'class="{TABLE_CLASS}"')
-    return st.set_caption(caption) if caption else st
+    return st.set_caption(html.escape(caption)) if caption else st
 
 
 def sources_text(sources: object) -> str:

@@ -1,5 +1,5 @@
 """Figures for the liquidation-imbalance notebook: mirrored bars, dominance and net delta,
-cumulative sides, and the spike table.
+and cumulative sides.
 
 Every function takes the tables of :mod:`helpers.metrics.imbalance` plus the window, venues and
 sources for the title, and returns a :class:`matplotlib.figure.Figure` that is not registered
@@ -222,33 +222,13 @@ def plot_cumulative(
     return finish_figure(fig, "Cumulative long vs short liquidations", window)
 
 
-def _fired(flag: object) -> bool:
-    return flag is not pd.NA and bool(flag)
-
-
 def format_spike_table(spikes: pd.DataFrame) -> pd.DataFrame:
-    """A display copy of :func:`helpers.metrics.imbalance.spike_bars`: money as ``$231.4M``,
-    dominance in %, which rule fired, and venue coverage as ``2 of 3``."""
-    rules = [
-        " + ".join(name for name, hit in (("long", lg), ("total", tt)) if _fired(hit))
-        for lg, tt in zip(spikes["long_spike"], spikes["total_spike"], strict=True)
-    ]
-    out = pd.DataFrame(
-        {
-            "bar open (UTC)": bar_times(spikes).strftime("%Y-%m-%d %H:%M"),
-            "longs": [style.fmt_usd(v) for v in spikes["long_usd"]],
-            "shorts": [style.fmt_usd(v) for v in spikes["short_usd"]],
-            "long share": ["n/a" if pd.isna(v) else f"{v:.0%}" for v in spikes["long_dominance"]],
-            "long threshold": [style.fmt_usd(v) for v in spikes["long_threshold"]],
-            "total threshold": [style.fmt_usd(v) for v in spikes["total_threshold"]],
-            "rule fired": rules,
-            "venues reporting": [
-                f"{r} of {e}"
-                for r, e in zip(spikes["venues_reporting"], spikes["venues_expected"], strict=True)
-            ],
-        }
-    )
-    return out
+    """Moved: tables are presentation, not plots. Kept for old callers; it returns
+    :func:`helpers.present_analysis.spike_frame` (readable headers, numbers left as numbers);
+    a page shows :func:`helpers.present_analysis.spike_table`."""
+    from helpers.present_analysis import spike_frame
+
+    return spike_frame(spikes)
 
 
 def no_data_background(ax: Axes, x0: float, y0: float, width: float, height: float) -> None:

@@ -27,6 +27,7 @@ import pandas as pd
 from helpers.config import CONFIG_ENV
 from helpers.errors import UserError
 from helpers.plots.style import venues_label, window_label
+from helpers.present_downloads import DOWNLOADS_ENV
 from helpers.report.execute import NotebookJob, NotebookResult, execute_all, export_all, pool
 from helpers.report.index import write_index
 from helpers.report.params import CLAIMS
@@ -193,8 +194,12 @@ def keep_failed(plan: ReportPlan, staging: Path, failed: list[NotebookResult]) -
 
 def notebook_jobs(plan: ReportPlan, staging: Path) -> list[NotebookJob]:
     """One job per notebook; each kernel reads the report's sources config (its
-    ``precedence:`` decides which source every notebook's bars come from)."""
-    env = {} if plan.config is None else {CONFIG_ENV: str(plan.config)}
+    ``precedence:`` decides which source every notebook's bars come from) and writes the CSV
+    downloads of its long tables into ``staging``, beside its page
+    (:data:`helpers.present_downloads.DOWNLOADS_ENV`)."""
+    env = {DOWNLOADS_ENV: str(staging.resolve())}
+    if plan.config is not None:
+        env[CONFIG_ENV] = str(plan.config)
     return [
         NotebookJob(
             source=nb.resolve(),
