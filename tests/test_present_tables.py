@@ -20,13 +20,11 @@ from helpers.metrics import imbalance as im
 from helpers.metrics import outlook
 from helpers.metrics import venues as vn
 from helpers.metrics import worst_hour as wh
-from helpers.plots import imbalance as pim
 from helpers.present import format_value
 from helpers.present_analysis import (
     clusters_table,
     coverage_table,
     funding_table,
-    spike_frame,
     spike_table,
     spikes_by_venue_table,
     to_oi_table,
@@ -85,8 +83,6 @@ def test_spike_table_has_readable_headers_dollars_and_percent():
     assert row[:4] == ["2025-11-10 02:00", "$231,400,000", "$4,300,000", f"{231.4 / 235.7:.1%}"]
     assert row[6:] == ["long + total", "1 of 1"]
     assert shown.csv is None and "liqnb-table-note" not in shown.html  # short: no download
-    # the old name in the plots layer still answers, with the same table
-    pd.testing.assert_frame_equal(pim.format_spike_table(spikes), spike_frame(spikes))
 
 
 def test_a_long_spike_table_shows_the_largest_and_links_all_of_them(tmp_path, monkeypatch):

@@ -222,15 +222,6 @@ def plot_cumulative(
     return finish_figure(fig, "Cumulative long vs short liquidations", window)
 
 
-def format_spike_table(spikes: pd.DataFrame) -> pd.DataFrame:
-    """Moved: tables are presentation, not plots. Kept for old callers; it returns
-    :func:`helpers.present_analysis.spike_frame` (readable headers, numbers left as numbers);
-    a page shows :func:`helpers.present_analysis.spike_table`."""
-    from helpers.present_analysis import spike_frame
-
-    return spike_frame(spikes)
-
-
 def no_data_background(ax: Axes, x0: float, y0: float, width: float, height: float) -> None:
     """Hatch grey under a heatmap's cells, so a cell left transparent (no data) reads as
     missing, not as zero."""
