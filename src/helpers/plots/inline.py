@@ -61,7 +61,8 @@ def light_png(png: bytes) -> tuple[bytes, tuple[int, int]]:
 
     with Image.open(io.BytesIO(png)) as image:
         size = image.size
-        if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] < 255:
+        lowest_alpha = image.getchannel("A").getextrema()[0] if image.mode == "RGBA" else 255
+        if lowest_alpha != 255:  # something is see-through: a palette would lose it
             return png, size
         indexed = image.convert("RGB").quantize(
             PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
