@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import open_offline_page
-
-from helpers.units import fmt_usd
+from browser import open_offline_page
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
@@ -121,23 +119,34 @@ def test_every_figure_decodes_at_twice_its_displayed_width(seen, name):
 
 
 @pytest.fixture(scope="module")
-def worst_hour(article_market) -> tuple[str, str]:
+def worst_hour(article_market) -> tuple[str, float]:
     """The worst hour by long USD, from the raw simulated events: its ``YYYY-MM-DD HH:MM``
-    (UTC) and its long US dollars as the charts print them."""
+    (UTC) and its long US dollars."""
     ev = article_market.liquidations
     longs = ev[ev.side == "long"]
     hourly = longs.groupby(longs["ts"].dt.floor("h"))["notional_usd"].sum()
-    return f"{hourly.idxmax():%Y-%m-%d %H:%M}", fmt_usd(hourly.max())
+    return f"{hourly.idxmax():%Y-%m-%d %H:%M}", float(hourly.max())
+
+
+LABEL = re.compile(
+    r"worst hour (\d{4}-\d\d-\d\d \d\d:\d\d) UTC: longs \$([\d,]+(?:\.(\d+))?)([KMBT])"
+)
+SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
 
 
 @pytest.mark.parametrize("name", WORST_HOUR_PAGES)
 def test_the_worst_hour_is_annotated_on_a_figure(seen, worst_hour, name):
     """The figure's alt text repeats the worst-hour label drawn on it (helpers.plots.inline
-    reads it from the drawn annotation), so a page whose chart loses the mark fails."""
+    reads it from the drawn annotation), so a page whose chart loses the mark fails; the
+    label names the hour and its longs as the raw events give them (to its printed digits)."""
     when, longs = worst_hour
-    label = f"worst hour {when} UTC: longs {longs}, shorts "
-    alts = [img["alt"] for img in seen[name]["images"]]
-    assert any(label in alt for alt in alts), f"{name}: {label!r} not in {alts}"
+    labels = [m for img in seen[name]["images"] for m in LABEL.finditer(img["alt"])]
+    assert labels, f"{name}: no figure names its worst hour"
+    for m in labels:
+        assert m.group(1) == when, name
+        unit = SCALE[m.group(4)]
+        half_digit = 0.5 * unit * 10 ** -len(m.group(3) or "")
+        assert abs(float(m.group(2).replace(",", "")) * unit - longs) <= half_digit, m.group(0)
 
 
 def test_screenshots_are_kept_and_nothing_was_fetched(seen):

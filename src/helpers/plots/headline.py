@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from helpers.metrics.imbalance_analysis import ImbalanceResult
 from helpers.plots import annotate, imbalance
 from helpers.timegrid import Window
-from helpers.units import fmt_usd
+from helpers.units import fmt_usd_sig
 
 
 def plot_headline(result: ImbalanceResult, window: Window) -> Figure:
@@ -34,7 +34,7 @@ def headline_caption(result: ImbalanceResult, interval: str) -> str:
     t = result.totals
     text = (
         f"Longs liquidated per {word} drawn up (red), shorts down (green), all selected venues "
-        f"and symbols: {fmt_usd(t.long_usd)} of longs and {fmt_usd(t.short_usd)} of shorts "
+        f"and symbols: {fmt_usd_sig(t.long_usd)} of longs and {fmt_usd_sig(t.short_usd)} of shorts "
         f"over the window."
     )
     w = result.worst
@@ -44,6 +44,6 @@ def headline_caption(result: ImbalanceResult, interval: str) -> str:
     marked = f"{others} other spike {word}{'' if others == 1 else 's'}"
     return (
         f"{text} Marked: the worst {word}, {w.ts:%Y-%m-%d %H:%M} UTC (longs "
-        f"{fmt_usd(w.long_usd)}, shorts {fmt_usd(w.short_usd)}), and {marked} (purple); "
+        f"{fmt_usd_sig(w.long_usd)}, shorts {fmt_usd_sig(w.short_usd)}), and {marked} (purple); "
         f"details on the liquidation imbalance page."
     )
