@@ -44,6 +44,5 @@ def headline_caption(result: ImbalanceResult, interval: str) -> str:
     marked = f"{others} other spike {word}{'' if others == 1 else 's'}"
     return (
         f"{text} Marked: the worst {word}, {w.ts:%Y-%m-%d %H:%M} UTC (longs "
-        f"{fmt_usd_sig(w.long_usd)}, shorts {fmt_usd_sig(w.short_usd)}), and {marked} (purple); "
-        f"details on the liquidation imbalance page."
+        f"{fmt_usd_sig(w.long_usd)}, shorts {fmt_usd_sig(w.short_usd)}), and {marked} (purple)."
     )
