@@ -38,12 +38,20 @@ class OutlookResult:
     funding: pd.DataFrame
     funding_rows: pd.DataFrame
 
+    @property
+    def stress(self) -> pd.DataFrame:
+        """The flagged bars, one row each (:func:`helpers.metrics.outlook.stress_bars`)."""
+        from helpers.metrics.outlook import stress_bars
+
+        return stress_bars(self.vs_range)
+
 
 def outlook_analysis(
     ds: Dataset,
     base: str = _D.base,
     rolling_window: int = _D.rolling_window,
     rising_steps: int = _D.rising_steps,
+    stress_min_usd: float = _D.stress_min_usd,
     single_share: float = _D.single_share,
     deadband: float = _D.deadband,
 ) -> OutlookResult:
@@ -59,7 +67,9 @@ def outlook_analysis(
     else:
         grid = clusters.price_grid(clusters.reference_bars(ohlcv, window), window)
         vs_range = outlook.flag_stress_without_relief(
-            outlook.liquidations_vs_range(hourly, grid, rolling_window), rising_steps
+            outlook.liquidations_vs_range(hourly, grid, rolling_window),
+            rising_steps,
+            stress_min_usd,
         )
         later = ds.store.read(
             "open_interest", ds.start, ds.end + pd.Timedelta(hours=1), ds.exchanges, ds.symbols
