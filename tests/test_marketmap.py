@@ -82,10 +82,14 @@ def test_market_lines_without_eth_and_with_all_changes_missing():
     caps = make_caps([(T2, "bitcoin", "BTC", 10.0, None), (T2, "tether", "usdt", 5.0, None)])
     lines = mm.market_lines(mm.top_by_cap(caps, n=2))
     assert lines.btc_cap_usd == 10.0 and math.isnan(lines.eth_cap_usd)
-    assert lines.missing_change == 2 and lines.red == 0 and lines.green == 0
+    # tether is a stablecoin: counted apart, not as a missing change
+    assert lines.stablecoins == 1 and lines.missing_change == 1
+    assert lines.red == 0 and lines.green == 0 and lines.counted == 0
     assert math.isnan(lines.cap_weighted_change_pct)
     assert lines.weighted_cap_share == 0.0
-    assert lines.red_text == "0 of the top 2 are red (2 without a 24h change)"
+    assert (
+        lines.red_text == "0 of the 1 non-stablecoins in the top 2 are red (1 without a 24h change)"
+    )
 
 
 def test_market_lines_of_an_empty_snapshot():

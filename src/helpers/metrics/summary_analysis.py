@@ -77,8 +77,7 @@ def final_thoughts(
             else "the broad market was not uniformly risk-off"
         )
         bullets.append(
-            f"{ln.red_text} over 24 h (cap-weighted "
-            f"{ln.cap_weighted_change_pct:+.2f}%): {mood}."
+            f"{ln.red_text} over 24 h (cap-weighted {ln.cap_weighted_change_pct:+.2f}%): {mood}."
         )
     ex = clu.exposure
     if ex is not None and clu.last_price:

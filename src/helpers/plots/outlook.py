@@ -116,7 +116,7 @@ def plot_liquidations_vs_range(
 CLIP_QUANTILE = 0.98
 """The quadrant chart's axes reach this quantile of the absolute changes (times
 :data:`CLIP_PAD`); points beyond are drawn at the edge as arrows and counted on the chart."""
-CLIP_PAD = 1.25
+CLIP_PAD = 2.0
 
 
 def robust_limit(values: np.ndarray, quantile: float = CLIP_QUANTILE, floor: float = 0.0) -> float:
@@ -304,9 +304,7 @@ def plot_funding(
                 gid=f"funding:{key}",
             )
         mean = float(rows["annualised"].mean())
-        ax.set_title(
-            f"{market_name(exchange)}: mean {mean:+.1%}/yr", fontsize="medium", loc="left"
-        )
+        ax.set_title(f"{market_name(exchange)}: mean {mean:+.1%}/yr", fontsize="medium", loc="left")
         ax.axhline(0, color="black", lw=0.8)
         style.percent_axis(ax, decimals=0)
         if several or len(symbols) > 1:
