@@ -219,10 +219,13 @@ def open_liquidation_levels(
     (within side), ``notional_usd``,
     ``kind`` = ``'estimated'``.
     """
-    basis = long_share if isinstance(long_share, LongShare) else None
-    long_share = float(long_share.share if basis is not None else long_share)
-    if not 0 <= long_share <= 1:
-        raise UserError(f"long share must be between 0 and 1, got {long_share}")
+    basis, share = (
+        (long_share, long_share.share)
+        if isinstance(long_share, LongShare)
+        else (None, float(long_share))
+    )
+    if not 0 <= share <= 1:
+        raise UserError(f"long share must be between 0 and 1, got {share}")
     if not 0 <= mmr < 1:
         raise UserError(f"maintenance margin rate must be a fraction in [0, 1), got {mmr}")
     at = as_utc(at)
@@ -233,7 +236,7 @@ def open_liquidation_levels(
         pd.DataFrame({"leverage": lev.index, "lev_weight": lev.to_numpy()}), how="cross"
     )
     parts = []
-    for side, share in (("long", long_share), ("short", 1 - long_share)):
+    for side, side_share in (("long", share), ("short", 1 - share)):
         rows = cohorts.assign(
             side=side,
             liq_price=liquidation_price(
@@ -249,7 +252,7 @@ def open_liquidation_levels(
             rows = rows[~crossed]
         w = rows["weight"] * rows["lev_weight"]
         rows = rows.assign(weight=w / w.sum() if len(rows) else w)
-        parts.append(rows.assign(notional_usd=oi_usd * share * rows["weight"]))
+        parts.append(rows.assign(notional_usd=oi_usd * side_share * rows["weight"]))
     out = pd.concat(parts, ignore_index=True).rename(columns={"ts": "entry_ts"})
     out = out[
         ["entry_ts", "entry_price", "leverage", "side", "liq_price", "weight", "notional_usd"]
@@ -261,7 +264,7 @@ def open_liquidation_levels(
         at,
         leverage_weights,
         lookback=lookback,
-        long_share=basis if basis is not None else long_share,
+        long_share=basis if basis is not None else share,
         mmr=mmr,
         drop_crossed=drop_crossed,
     )

@@ -169,8 +169,8 @@ def plot_market_treemap(
         )
     if unlabelled:
         listing = "Tiles too small to label: " + "; ".join(unlabelled)
-        fig.supxlabel(textwrap.fill(listing, 150), fontsize=8, color="dimgrey", x=0.5)
-        fig.get_supxlabel().set_gid("small_tiles")
+        small = fig.supxlabel(textwrap.fill(listing, 150), fontsize=8, color="dimgrey", x=0.5)
+        small.set_gid("small_tiles")
     what = f"Top {len(top)} coins by market cap, coloured by 24h change ({snapshot_label(top)})"
     return finish_figure(fig, what, window, venues=[coverage])
 

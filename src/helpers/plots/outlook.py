@@ -223,10 +223,10 @@ def plot_oi_price_quadrants(
             "arrows (axes at the "
             f"{clip_quantile:.0%} quantile of |change| x {CLIP_PAD:g})"
         )
-    for i, note in enumerate(notes):
+    for row, note in enumerate(notes):
         ax.text(
             0.5,
-            0.99 - 0.04 * i,
+            0.99 - 0.04 * row,
             note,
             transform=ax.transAxes,
             ha="center",
