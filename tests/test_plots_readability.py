@@ -79,6 +79,16 @@ def test_mirrored_bars_and_net_delta_label_both_sides_as_positive_dollars():
     assert net.yaxis.get_major_formatter()(-56e6, 0) == "$56M"
 
 
+def test_a_short_side_much_smaller_than_the_long_side_still_gets_a_labelled_tick():
+    # longs reach $300M, shorts only $40M: ticks every $50M would leave the shorts unlabelled
+    table = _table([(0, "binanceusdm", 300e6, 0.0), (1, "binanceusdm", 1e6, 40e6)])
+    fig = pim.plot_mirrored_bars(table, _window(2, ["binanceusdm"]))
+    ax = fig.axes[0]
+    _tick_texts(fig, ax)
+    below = _below_zero_ticks(ax)
+    assert below and all(t.startswith("$") and t != "$0" for t in below)
+
+
 # ---- 2. dominance weighted and masked by size ------------------------------------------------
 DOMINANCE_ROWS = [
     (0, "binanceusdm", 220e6, 3e6),  # a $223M flush
@@ -235,9 +245,9 @@ def test_funding_is_one_panel_per_venue_on_a_shared_scale():
         mcolors.to_hex(ln.get_color())
         for ax in fig.axes
         for ln in ax.get_lines()
-        if ln.get_label() == "BTC/USDT:USDT"
+        if ln.get_label() == "BTC"
     }
-    assert len(btc) == 1, "a symbol has one colour in every panel"
+    assert len(btc) == 1, "a coin has one colour in every panel"
     fig.canvas.draw()
     bottoms = [ax for ax in fig.axes if any(t.get_text() for t in ax.get_xticklabels())]
     assert len(bottoms) == 3, "each column's lowest panel shows the time axis"
@@ -262,8 +272,8 @@ def test_one_outlier_does_not_squash_the_quadrant_chart():
     (clipped,) = [c for c in ax.collections if c.get_gid() == "clipped"]
     (x, y) = clipped.get_offsets()[0]
     assert y == pytest.approx(low * 0.97) and x == pytest.approx(-0.002)
-    notes = [t.get_text() for t in ax.texts if t.get_gid() == "clipped_note"]
-    assert notes and notes[0].startswith(f"1 of {n + 1} bars beyond the axes")
+    (notes,) = [t.get_text() for t in ax.texts if t.get_gid() == "chart_notes"]
+    assert notes.startswith(f"1 of {n + 1} bars beyond the axes: drawn at the edge")
     inside = sum(len(c.get_offsets()) for c in ax.collections if c.get_gid() != "clipped")
     assert inside == n
 

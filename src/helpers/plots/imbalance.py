@@ -131,10 +131,10 @@ def plot_mirrored_bars(
     )
     shade_coverage(ax, table, window.interval)
     window_xlim(ax, bar_times(table), window.interval)
-    style.signed_usd_axis(ax, "longs liquidated", "shorts liquidated")
+    style.signed_usd_axis(ax, "longs liquidated", "shorts liquidated", corner="right")
     ax.set_ylabel("liquidated per bar ($M; shorts below 0)")
     utc_time_axis(ax)
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper left", fontsize="small")
     return finish_figure(fig, f"Long vs short liquidations per {window.interval} bar", window)
 
 
@@ -224,7 +224,7 @@ def plot_dominance_delta(
         shade_coverage(ax, table, window.interval)
         window_xlim(ax, bar_times(table), window.interval)
     utc_time_axis(bottom)
-    top.legend(loc="upper left", fontsize="small")
+    top.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize="small", frameon=False)
     return finish_figure(fig, f"Long dominance and net delta per {window.interval} bar", window)
 
 

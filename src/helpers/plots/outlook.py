@@ -6,6 +6,7 @@ as a gap in a line, never drawn as zero.
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -223,17 +224,17 @@ def plot_oi_price_quadrants(
             "arrows (axes at the "
             f"{clip_quantile:.0%} quantile of |change| x {CLIP_PAD:g})"
         )
-    for row, note in enumerate(notes):
+    if notes:
         ax.text(
             0.5,
-            0.99 - 0.04 * row,
-            note,
+            1.01,
+            "\n".join(notes),
             transform=ax.transAxes,
             ha="center",
-            va="top",
+            va="bottom",
             fontsize=8,
             color="grey",
-            gid="missing" if note.endswith("(not plotted)") else "clipped_note",
+            gid="chart_notes",
         )
     style.percent_axis(ax, "x", decimals=1)
     style.percent_axis(ax, "y", decimals=1)
@@ -259,11 +260,18 @@ def _with_gaps(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rows[["ts", "annualised"]], breaks], ignore_index=True).sort_values("ts")
 
 
-COIN_COLORS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf")
-"""Line colours of the symbols in the funding panels (the same symbol, the same colour in
-every panel; never the long/short red or green)."""
+COIN_COLORS = ("#ff7f0e", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf")
+"""Line colours of the coins in the funding panels, by sorted base (the same coin, the same
+colour in every panel; never the long/short red or green)."""
 FUNDING_COLUMNS = 3
 """Panels per row of the funding small multiples."""
+LINE_STYLES = ("-", "--", ":")
+"""Line styles of a coin's second and third symbol on one venue (BTC/USDT and BTC/USDC)."""
+
+
+def _base(symbol: str) -> str:
+    """``BTC/USDT:USDT`` -> ``BTC``."""
+    return str(symbol).split("/")[0]
 
 
 def plot_funding(
@@ -272,53 +280,61 @@ def plot_funding(
 ) -> Figure:
     """Funding annualised (simple) as small multiples: one panel per venue (ccxt id, titled
     by :func:`helpers.venues.market_name` with the venue's mean rate over the window), one
-    line per symbol inside it, all panels on the same axes; gaps break the line. A line's
-    ``gid`` is ``funding:<exchange>`` (``funding:<exchange> <symbol>`` when a venue has
-    several symbols), its label the symbol.
+    line per symbol inside it, coloured by coin (the same in every panel), all panels on
+    the same axes; gaps break the line. A line's ``gid`` is ``funding:<exchange>``
+    (``funding:<exchange> <symbol>`` when a venue has several symbols), its label the coin
+    (``BTC``), or the symbol when the venue lists a coin twice (``BTC/USDT:USDT`` and
+    ``BTC/USDC:USDC``, told apart by line style).
 
     ``funding`` is :func:`helpers.metrics.outlook.annualised_funding`. A gap longer than 1.5 funding
     periods is drawn as a break, not interpolated. Positive: longs pay shorts.
     """
     venues = sorted(str(v) for v in funding["exchange"].unique()) if len(funding) else []
-    symbols = sorted(str(s) for s in funding["symbol"].unique()) if len(funding) else []
-    colors = {s: COIN_COLORS[i % len(COIN_COLORS)] for i, s in enumerate(symbols)}
+    coins = sorted({_base(s) for s in funding["symbol"].unique()}) if len(funding) else []
+    colors = {c: COIN_COLORS[i % len(COIN_COLORS)] for i, c in enumerate(coins)}
     ncols = max(1, min(FUNDING_COLUMNS, len(venues)))
     nrows = max(1, -(-len(venues) // ncols))
-    fig = Figure(figsize=(11, 1.2 + 2.4 * nrows), layout="constrained")
+    fig = Figure(figsize=(11, 1.4 + 2.4 * nrows), layout="constrained")
     grid = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     axes = list(grid.ravel())
     for ax, exchange in zip(axes, venues, strict=False):
         rows = funding[funding["exchange"] == exchange]
-        several = rows["symbol"].nunique() > 1
-        for symbol, line_rows in rows.groupby("symbol", sort=True):
-            line = _with_gaps(line_rows)
-            key = f"{exchange} {symbol}" if several else exchange
+        symbols = sorted(str(s) for s in rows["symbol"].unique())
+        bases = [_base(s) for s in symbols]
+        repeated = len(set(bases)) < len(bases)
+        for symbol in symbols:
+            line = _with_gaps(rows[rows["symbol"] == symbol])
+            key = f"{exchange} {symbol}" if len(symbols) > 1 else exchange
+            nth = [s for s in symbols if _base(s) == _base(symbol)].index(symbol)
             ax.plot(
                 line["ts"],
                 line["annualised"],
                 marker="o",
                 ms=2,
                 lw=1.1,
-                label=str(symbol),
-                color=colors[str(symbol)],
+                ls=LINE_STYLES[nth % len(LINE_STYLES)],
+                label=symbol if repeated else _base(symbol),
+                color=colors[_base(symbol)],
                 gid=f"funding:{key}",
             )
         mean = float(rows["annualised"].mean())
         ax.set_title(f"{market_name(exchange)}: mean {mean:+.1%}/yr", fontsize="medium", loc="left")
         ax.axhline(0, color="black", lw=0.8)
         style.percent_axis(ax, decimals=0)
-        if several or len(symbols) > 1:
-            ax.legend(loc="upper left", fontsize=7, ncols=3, frameon=False)
+        if len(symbols) > 1 or len(coins) > 1:
+            ax.legend(loc="upper left", fontsize=7, ncols=len(symbols), frameon=False)
     used = max(len(venues), 1)
     for ax in axes[used:]:
         ax.remove()
     for ax in grid[:, 0]:
         ax.set_ylabel("funding, annualised\n(% per year, simple)", fontsize="small")
-    for col in range(ncols):
-        lowest = grid[(used - 1 - col) // ncols, col] if col < used else None
-        if lowest is not None:
-            lowest.xaxis.set_tick_params(labelbottom=True)
-            style.utc_time_axis(lowest)
+    for col in range(min(ncols, used)):
+        lowest = grid[(used - 1 - col) // ncols, col]
+        lowest.xaxis.set_tick_params(labelbottom=True)
+        locator = mdates.AutoDateLocator(tz="UTC", minticks=3, maxticks=5)
+        lowest.xaxis.set_major_locator(locator)
+        lowest.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz="UTC"))
+    fig.supxlabel("time (UTC)", fontsize="small")
     if not venues:
         axes[0].text(
             0.5, 0.5, "no funding data", transform=axes[0].transAxes, ha="center", color="grey"
