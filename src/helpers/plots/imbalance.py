@@ -131,7 +131,7 @@ def plot_mirrored_bars(
     )
     shade_coverage(ax, table, window.interval)
     window_xlim(ax, bar_times(table), window.interval)
-    style.signed_usd_axis(ax, "longs liquidated", "shorts liquidated", corner="right")
+    style.signed_usd_axis(ax, "longs", "shorts", corner="outside")
     ax.set_ylabel("liquidated per bar ($M; shorts below 0)")
     utc_time_axis(ax)
     ax.legend(loc="upper left", fontsize="small")

@@ -294,13 +294,14 @@ def signed_usd_axis(
     """A money axis with one side above 0 and the other below: ticks as positive US dollars
     on both sides (``$50M`` above and below, never ``-50M``, :func:`usd_short`), at least one
     labelled tick on each side (:class:`SignedLocator`), a black zero line, and ``up`` /
-    ``down`` written inside the axes at the top and bottom, in the ``corner`` (``left`` or
-    ``right``) a legend does not take."""
+    ``down`` written at the top and bottom: inside the axes in the ``corner`` (``left`` or
+    ``right``) a legend does not take, or ``outside`` beside the right edge, where no mark
+    of the data can cover them."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_locator(SignedLocator())
     target.set_major_formatter(mticker.FuncFormatter(lambda v, _pos: usd_short(v)))
     ax.axhline(0, color="black", linewidth=0.8)
-    x, ha = (0.005, "left") if corner == "left" else (0.995, "right")
+    x, ha = {"left": (0.005, "left"), "right": (0.995, "right"), "outside": (1.005, "left")}[corner]
     for y, va, text, gid in ((0.98, "top", f"\u25b2 {up}", "side_up"),
                              (0.02, "bottom", f"\u25bc {down}", "side_down")):  # fmt: skip
         ax.text(x, y, text, transform=ax.transAxes, fontsize="small", color="dimgrey",
