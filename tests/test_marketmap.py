@@ -130,6 +130,10 @@ def test_real_coingecko_snapshot(realdata: Path):
     btc = next(r for r in raw if r["id"] == "bitcoin")
     assert top["coin"].iloc[0] == "bitcoin"
     assert lines.btc_cap_usd == pytest.approx(btc["market_cap"] / eur_per_usd)
-    assert lines.red + lines.green + lines.unchanged + lines.missing_change == 10
+    stable = {r["symbol"].upper() for r in raw} & {"USDT", "USDC", "DAI", "FDUSD", "USDE"}
+    in_top = set(top["symbol"].str.upper()) & stable
+    assert in_top, "the real top 10 holds stablecoins (USDT, USDC)"
+    assert lines.stablecoins == len(in_top)
+    assert lines.red + lines.green + lines.unchanged + lines.missing_change == 10 - len(in_top)
     assert lines.red >= 1  # BTC fell about 8 % that day
     assert lines.cap_weighted_change_pct < 0
