@@ -1,9 +1,12 @@
 """The ESTIMATED open liquidation map: where leverage may still sit, modelled, not observed.
 
-Levels are modelled from open interest, an explicit leverage distribution, a long share and a
-maintenance-margin rate (:func:`open_liquidation_levels`, :func:`estimated_liquidation_map`,
-:func:`exposed_notional`). Every frame carries ``kind = "estimated"`` and is never summed with
-the REALISED liquidations of :mod:`helpers.metrics.clusters`.
+Levels are modelled from open interest, an explicit leverage distribution, a long share (by
+default the observed long share of the window's realised liquidations,
+:func:`resolve_long_share`; a positioning ratio can be passed instead as a
+:class:`LongShare`) and a maintenance-margin rate (:func:`open_liquidation_levels`,
+:func:`estimated_liquidation_map`, :func:`exposed_notional`). Every frame carries
+``kind = "estimated"`` and is never summed with the REALISED liquidations of
+:mod:`helpers.metrics.clusters`.
 
 Prices are in the symbol's quote currency (read as US dollars); ``*_usd`` columns are US
 dollars. ``side`` is the liquidated POSITION: a long is liquidated when price falls to its

@@ -16,6 +16,7 @@ from helpers.dataset import Dataset
 from helpers.metrics.figures import num_or_none, pct_or_none, rows_of_base
 from helpers.metrics.parameters import OutlookParameters
 from helpers.present import KeyFigure
+from helpers.units import fmt_usd
 
 if TYPE_CHECKING:
     from helpers.metrics.outlook import Concentration
@@ -93,6 +94,7 @@ def outlook_figures(r: OutlookResult) -> list[KeyFigure]:
     c = r.concentration
     flags = r.vs_range["stress_flag"] if "stress_flag" in r.vs_range else pd.Series(dtype=bool)
     flagged = int(flags.fillna(False).astype(bool).sum())
+    minimum = r.vs_range.attrs.get("min_usd")
     last_flag = (
         None if flags.empty or pd.isna(flags.iloc[-1]) else ("yes" if flags.iloc[-1] else "no")
     )
@@ -120,7 +122,10 @@ def outlook_figures(r: OutlookResult) -> list[KeyFigure]:
             "stress_flag_bars",
             flagged,
             "count",
-            "Bars flagged: longs rising, range narrowing, no recovery",
+            f"Bars flagged: rolling longs of {fmt_usd(minimum)} or more, rising, range "
+            "narrowing, no recovery"
+            if minimum is not None
+            else "Bars flagged: longs rising, range narrowing, no recovery",
             "realised",
         ),
         KeyFigure("stress_flag_last_bar", last_flag, "", "Flag on the last bar", "realised"),
