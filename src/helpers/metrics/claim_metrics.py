@@ -229,11 +229,7 @@ def _red(count: bool) -> Measure:
         if ln.ts is None or ln.n == 0:
             return Measurement(None, "no market-cap snapshot in the window")
         known = ln.counted
-        note = f"{ln.red} of the top {ln.n} red over 24 h, snapshot {_when(ln.ts)}"
-        if ln.stablecoins:
-            note += f"; {ln.stablecoins} stablecoins not counted"
-        if ln.missing_change:
-            note += f"; {ln.missing_change} without a 24 h change"
+        note = f"{ln.red_text} over 24 h, snapshot {_when(ln.ts)}"
         if top is not None and ln.n < int(top):
             note += f"; the snapshot holds only {ln.n} coins"
         if known == 0:
