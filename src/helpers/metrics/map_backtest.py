@@ -52,7 +52,7 @@ BREAK_FRACTIONS: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05)
 """Break levels ``S`` below the day's opening price, as fractions of it."""
 
 DAY_COLUMNS = [
-    "day", "p0", "low", "high", "oi_usd", "realised_usd", "estimated_usd", "bins",
+    "day", "p0", "low", "high", "oi_usd", "long_share", "realised_usd", "estimated_usd", "bins",
     "rank_corr_map", "rank_corr_baseline", "top_share_map", "top_share_baseline",
 ]  # fmt: skip
 CALIBRATION_COLUMNS = [
