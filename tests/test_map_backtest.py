@@ -84,9 +84,9 @@ def independent_scores(
         scale = oi_usd if scaled else 1.0
         prior = btc[(btc["ts"] >= day - pd.Timedelta("72h")) & (btc["ts"] < day)]
         longs = prior.loc[prior["side"] == "long", "notional_usd"].sum()
-        share = longs / prior["notional_usd"].sum() if len(prior) else 0.5
+        prior_share = longs / prior["notional_usd"].sum() if len(prior) else 0.5
         levels = liquidation_map.open_liquidation_levels(
-            scale, grid, day, P.leverage_weights, long_share=share
+            scale, grid, day, P.leverage_weights, long_share=prior_share
         )
         p0 = float(before["close"].iloc[-1])
         low, high = float(ahead["low"].min()), float(ahead["high"].max())
@@ -130,7 +130,7 @@ def independent_scores(
         rows.append(
             {
                 "day": day,
-                "long_share": share,
+                "long_share": prior_share,
                 "realised_usd": float(inside["notional_usd"].sum()),
                 "rank_corr_map": _spearman(e, r),
                 "rank_corr_baseline": _spearman(bl, r),

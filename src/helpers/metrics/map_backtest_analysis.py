@@ -66,13 +66,13 @@ def backtest_map(
     ohlcv = rows_of_base(history.ohlcv(), base)
     oi = rows_of_base(history.open_interest(), base)
     bars = rows_of_base(history.bars(), base)
-    stated = long_share if long_share is not None else LongShare(0.5, "")
+    stated = LongShare(0.5, "") if long_share is None else long_share
     assumptions = liquidation_map.describe_model(
         float("nan"), ds.start, weights, lookback=lookback, long_share=stated, mmr=mmr
     ).split("; ", 1)[1]
     if long_share is None:
         assumptions = assumptions.replace(
-            stated.text(),
+            LongShare(0.5, "").text(),
             f"long share of open interest = the long share of realised liquidations in the "
             f"{lookback} before each day (50/50 when none)",
         )
