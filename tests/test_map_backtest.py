@@ -280,6 +280,10 @@ def test_verdict_says_plainly_when_the_map_is_no_better() -> None:
     mixed = worse | {"rank_corr_map": 0.5}
     assert "beats" in verdict(mixed) and "no better on top-bin share" in verdict(mixed)
     assert "nothing to score" in verdict({"days_scored": 0.0})
+    over = mixed | {"calibration_map": 0.1, "calibration_baseline": 0.05}
+    assert verdict(over).endswith("overstate what was realised below crossed breaks about 10x.")
+    assert "understate" in verdict(mixed | {"calibration_map": 3.0, "calibration_baseline": 9.0})
+    assert "stat" not in verdict(mixed | {"calibration_map": 1.5, "calibration_baseline": 9.0})
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
