@@ -75,9 +75,9 @@ class Compacted:
         )
 
 
-def partition_values(t: schema.Table, folder: Path) -> PartitionValues:
+def partition_values(t: schema.Table, folder: Path | str) -> PartitionValues:
     """The partition column values a folder's ``col=value`` names carry."""
-    named = dict(p.split("=", 1) for p in folder.parts if "=" in p)
+    named = dict(p.split("=", 1) for p in str(folder).split("/") if "=" in p)
     return {
         c: pd.Timestamp(named[c], tz="UTC") if c == "date" else named[c] for c in t.partition_by
     }
@@ -90,17 +90,25 @@ def day_over(values: PartitionValues, now: pd.Timestamp | None = None) -> bool:
     return isinstance(day, pd.Timestamp) and day < today
 
 
-def read_file(t: schema.Table, path: str, values: PartitionValues, filters=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def read_file(
+    t: schema.Table,
+    path: str,
+    values: PartitionValues,
+    filters: list[tuple[str, str, object]] | None = None,
+    filesystem: object = None,
+) -> pd.DataFrame:
     """One stored file's rows in canonical form, partition columns filled in."""
-    df = pq.read_table(path, filters=filters).to_pandas()
+    df = pq.read_table(path, filters=filters, filesystem=filesystem).to_pandas()
     for col, v in values.items():
         df[col] = v
     return conform(t.name, df)
 
 
-def stored_rows(t: schema.Table, part: Partition, values: PartitionValues) -> pd.DataFrame:
+def stored_rows(
+    t: schema.Table, part: Partition, values: PartitionValues, filesystem: object = None
+) -> pd.DataFrame:
     """Every row a reader sees in the partition, one per key (see the module docstring)."""
-    frames = [read_file(t, f, values) for f in part.live]
+    frames = [read_file(t, f, values, filesystem=filesystem) for f in part.live]
     if not frames:
         return conform(t.name, pd.DataFrame())
     return coalesce_newest(t, frames)

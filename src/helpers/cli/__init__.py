@@ -24,7 +24,8 @@ Adder = Callable[[argparse.ArgumentParser], None]
 
 def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
     """(name, help, description, add-arguments, run) of every command."""
-    from helpers import aggregate, doctor, pull, report
+    from helpers import aggregate, compaction, doctor, pull, report
+    from helpers.cli import compact as compact_cli
     from helpers.cli import doctor as doctor_cli
     from helpers.cli import fetch, store, vendors
     from helpers.cli import pull as pull_cli
@@ -54,6 +55,8 @@ def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
          vendors.add_import_arguments, vendors.run_import),
         ("doctor", "check a store for damage: unreadable files, schema, duplicates, leftovers",
          doctor.__doc__, doctor_cli.add_doctor_arguments, doctor_cli.run_doctor),
+        ("compact", "merge each partition's write parts into its one sorted file",
+         compaction.__doc__, compact_cli.add_compact_arguments, compact_cli.run_compact),
     ]  # fmt: skip
 
 
