@@ -59,7 +59,9 @@ BATCHES = [
 def stores(tmp_path: Path) -> tuple[Store, Store, list[tuple[object, object]]]:
     """(parts-only store, compacting reference store, their write results per batch)."""
     parts, reference = Store(tmp_path / "parts", auto_compact=False), Store(tmp_path / "ref")
-    results = [(parts.write("liquidations", b), reference.write("liquidations", b)) for b in BATCHES]
+    results = [
+        (parts.write("liquidations", b), reference.write("liquidations", b)) for b in BATCHES
+    ]
     return parts, reference, results
 
 
@@ -196,7 +198,10 @@ def test_more_than_max_parts_or_a_finished_day_compacts(tmp_path):
 
 
 def _compact(root: Path, pause: str | None) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
     env.pop(PAUSE_ENV, None)
     if pause:
         env[PAUSE_ENV] = pause

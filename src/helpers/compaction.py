@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -120,9 +121,7 @@ def merge_partition(
     """Compact ``part`` with ``new`` rows (canonical form) merged in; the new file covers
     every part present. Counts compare ``new`` with what readers saw before."""
     stored = stored_rows(t, part, values)
-    merged = (
-        merge_rows(t, stored, new) if new is not None and len(new) else Merged(stored, 0, 0, 0)
-    )
+    merged = merge_rows(t, stored, new) if new is not None and len(new) else Merged(stored, 0, 0, 0)
     folder = Path(part.folder)
     write_compacted(folder / PART_FILE, merged.rows[_file_columns(t)], part.last_seq)
     _pause("committed")
@@ -198,29 +197,32 @@ def _file_columns(t: schema.Table) -> list[str]:
     return [c for c in t.column_names if c not in t.partition_by]
 
 
-def _key_index(df: pd.DataFrame, cols: list[str]) -> pd.Index:
-    return pd.Index(df[cols[0]]) if len(cols) == 1 else pd.MultiIndex.from_frame(df[cols])
-
-
 def _stored_for(
     t: schema.Table, part: Partition, values: PartitionValues, new: pd.DataFrame
 ) -> pd.DataFrame:
     """The rows readers see for ``new``'s keys: the key columns of each live file are read
-    (only the row groups of ``new``'s time span when ``ts`` is in the key), full rows only
-    from files that hold one of the keys."""
+    (only the row groups of ``new``'s time span when ``ts`` is in the key) and joined with
+    ``new``'s keys in Arrow; full rows are read only from files that hold one of them."""
     cols = [k for k in t.key if k not in t.partition_by]
-    want = _key_index(new, cols)
+    want = pa.Table.from_pandas(new[cols].drop_duplicates(), preserve_index=False)
     span = None
     if "ts" in cols:
         span = [("ts", ">=", new["ts"].min()), ("ts", "<=", new["ts"].max())]
     frames = []
     for path in part.live:
-        keys = pq.read_table(path, columns=cols, filters=span).to_pandas()
-        keys = keys.astype({c: pd.api.types.pandas_dtype(t.columns[c]) for c in cols})
-        if keys.empty or not _key_index(keys, cols).isin(want).any():
+        keys = pq.read_table(path, columns=cols, filters=span)
+        if not keys.num_rows:
             continue
-        full = read_file(t, path, values, span)
-        frames.append(full[_key_index(full, cols).isin(want)])
+        keys = keys.append_column("_row", pa.array(np.arange(keys.num_rows)))
+        hits = keys.join(
+            want.cast(keys.schema.remove(keys.num_columns - 1)), keys=cols, join_type="inner"
+        )
+        if not hits.num_rows:
+            continue
+        full = pq.read_table(path, filters=span).take(hits["_row"]).to_pandas()
+        for col, v in values.items():
+            full[col] = v
+        frames.append(conform(t.name, full))
     if not frames:
         return new.iloc[:0]
     return coalesce_newest(t, frames)

@@ -93,9 +93,7 @@ def observed_bars(
 ) -> pd.DataFrame:
     """One row per bar (``secs`` seconds) and venue/symbol that has events: USD and counts
     of liquidated longs and shorts. Computed by Dask; filters are pushed down to Parquet."""
-    ddf = read_table(
-        root, "liquidations", _EVENT_COLUMNS, _filters(start, end, exchanges, symbols)
-    )
+    ddf = read_table(root, "liquidations", _EVENT_COLUMNS, _filters(start, end, exchanges, symbols))
     is_long = ddf["side"] == "long"
     ddf = ddf.assign(
         ts=ddf["ts"].dt.floor(f"{secs}s"),

@@ -139,7 +139,8 @@ def scan_sql(t: schema.Table, partitions: Sequence[Partition]) -> str:
     selects = [f"SELECT * FROM read_parquet({_paths(clean)}, {opts})"] if clean else []
     if dirty:
         by = ", ".join(dict.fromkeys([*t.partition_by, *t.key]))
-        seq = "coalesce(TRY_CAST(regexp_extract(filename, 'part-([0-9]+)[.]parquet$', 1) AS BIGINT), 0)"
+        digits = "regexp_extract(filename, 'part-([0-9]+)[.]parquet$', 1)"
+        seq = f"coalesce(TRY_CAST({digits} AS BIGINT), 0)"
         selects.append(
             f"SELECT * EXCLUDE (filename) FROM read_parquet({_paths(dirty)}, {opts}, "
             f"filename = true) QUALIFY row_number() OVER (PARTITION BY {by} "

@@ -1,4 +1,4 @@
-"""``compact``: merge every partition's write parts into its one file (:mod:`helpers.compaction`)."""
+"""``compact``: merge each partition's write parts into its one file (:mod:`helpers.compaction`)."""
 
 from __future__ import annotations
 
