@@ -11,7 +11,8 @@ no partition's day is over during the run:
    as it is (each write adds one ``part-<seq>.parquet``; the write that would pass
    ``MAX_PARTS`` compacts). *Old*: the same writes with ``max_parts=0``, so every write
    reads, merges and rewrites the whole partition as the store did before compaction
-   existed. CPU time per write (``time.process_time``: on a shared machine wall time measures the neighbours), median (and the compaction a 17th write triggers).
+   existed. CPU time per write (``time.process_time``: on a shared machine wall time
+   measures the neighbours), median, and the compacting write's.
 2. **A day of collector flushes.** ``--flushes`` writes (one every 5 s over 24 h), together
    ``--events`` events spread over ``--exchanges`` venues, written in order through
    ``Store.write`` with automatic compaction. The CPU time of the writes (this process's
