@@ -33,9 +33,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from helpers import schema
@@ -47,6 +47,7 @@ from helpers.store_layout import (
     local_partition,
     local_partitions,
     part_name,
+    part_seq,
 )
 from helpers.store_merge import Merged, coalesce_newest, conform, merge_rows
 
@@ -200,32 +201,36 @@ def _file_columns(t: schema.Table) -> list[str]:
 def _stored_for(
     t: schema.Table, part: Partition, values: PartitionValues, new: pd.DataFrame
 ) -> pd.DataFrame:
-    """The rows readers see for ``new``'s keys: the key columns of each live file are read
-    (only the row groups of ``new``'s time span when ``ts`` is in the key) and joined with
-    ``new``'s keys in Arrow; full rows are read only from files that hold one of them."""
+    """The rows readers see for ``new``'s keys: the key columns of the live files are read
+    in one Arrow scan (only the row groups of ``new``'s time span when ``ts`` is in the
+    key) and joined with ``new``'s keys; full rows are read only from files that hold one."""
     cols = [k for k in t.key if k not in t.partition_by]
-    want = pa.Table.from_pandas(new[cols].drop_duplicates(), preserve_index=False)
     span = None
     if "ts" in cols:
-        span = [("ts", ">=", new["ts"].min()), ("ts", "<=", new["ts"].max())]
-    frames = []
-    for path in part.live:
-        keys = pq.read_table(path, columns=cols, filters=span)
-        if not keys.num_rows:
-            continue
-        keys = keys.append_column("_row", pa.array(np.arange(keys.num_rows)))
-        hits = keys.join(
-            want.cast(keys.schema.remove(keys.num_columns - 1)), keys=cols, join_type="inner"
-        )
-        if not hits.num_rows:
-            continue
-        full = pq.read_table(path, filters=span).take(hits["_row"]).to_pandas()
-        for col, v in values.items():
-            full[col] = v
-        frames.append(conform(t.name, full))
-    if not frames:
+        ts = ds.field("ts")
+        span = (ts >= pa.scalar(new["ts"].min())) & (ts <= pa.scalar(new["ts"].max()))
+    keys = ds.dataset(part.live, format="parquet").to_table(
+        columns=[*cols, "__filename"], filter=span
+    )
+    want = pa.Table.from_pandas(new[cols].drop_duplicates(), preserve_index=False)
+    want = want.cast(keys.schema.remove(keys.num_columns - 1))
+    hits = keys.join(want, keys=cols, join_type="inner")
+    if not hits.num_rows:
         return new.iloc[:0]
-    return coalesce_newest(t, frames)
+    files = sorted(set(hits["__filename"].to_pylist()), key=_seq_of)
+    full = ds.dataset(files, format="parquet").to_table(
+        columns=[*_file_columns(t), "__filename"], filter=span
+    )
+    rows = full.join(want, keys=cols, join_type="inner").to_pandas()
+    rows["_seq"] = rows.pop("__filename").map(_seq_of)
+    rows = rows.sort_values("_seq", kind="stable")  # oldest first: the newest wins
+    for col, v in values.items():
+        rows[col] = v
+    return coalesce_newest(t, [conform(t.name, rows)])
+
+
+def _seq_of(path: str) -> int:
+    return part_seq(path.rpartition("/")[2]) or 0
 
 
 def _write(path: Path, df: pd.DataFrame) -> None:
