@@ -123,6 +123,14 @@ def test_compaction_leaves_one_file_with_the_newest_rows(stores):
     pd.testing.assert_frame_equal(_keys_once(parts), before)
     pd.testing.assert_frame_equal(_keys_once(parts), _keys_once(reference))
     assert parts.compact("liquidations").partitions == 0
+    # the next write's part comes after what the compacted file covers: it is counted
+    more = _events([101, 102, 103])
+    assert parts.write("liquidations", more).written == 3
+    assert reference.write("liquidations", more).written == 3
+    assert len(parts.files("liquidations")) == 4
+    pd.testing.assert_frame_equal(_keys_once(parts), _keys_once(reference))
+    parts.compact("liquidations")
+    pd.testing.assert_frame_equal(_keys_once(parts), _keys_once(reference))
 
 
 def _bars(hours: list[int], long_usd: float | None, short_usd: float | None) -> pd.DataFrame:

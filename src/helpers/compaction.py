@@ -165,7 +165,7 @@ def write_compacted(path: Path, rows: pd.DataFrame, covers: int) -> None:
 def compact_partition(t: schema.Table, folder: Path) -> Merged | None:
     """Compact the partition in ``folder`` when it holds write parts (caller holds the
     table's lock); None when there was nothing to do."""
-    part = local_partition(folder)
+    part = local_partition(folder, writing=True)
     if not part.parts:
         return None
     return merge_partition(t, part, partition_values(t, folder))
@@ -176,7 +176,7 @@ def compact_folders(t: schema.Table, folders: list[Path], finished_only: bool) -
     ``finished_only``); the caller holds the table's lock."""
     done = files = rows = 0
     for folder in folders:
-        part = local_partition(folder)
+        part = local_partition(folder, writing=True)
         values = partition_values(t, folder)
         if not part.parts or (finished_only and not day_over(values)):
             continue

@@ -235,7 +235,7 @@ class Store:
         or lands on a day that is over, compacts the partition with the rows; any other adds
         one write part."""
         folder = self._partition_dir(t, values)
-        part = local_partition(folder)
+        part = local_partition(folder, writing=True)
         new = rows[t.column_names]
         if not part.live:
             merged = merge_rows(t, new.iloc[:0], new)

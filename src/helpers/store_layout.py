@@ -88,28 +88,33 @@ class Partition:
 
 
 def partition_of(
-    folder: str, names: Iterable[str], covers: Callable[[str], int] = read_covers
+    folder: str,
+    names: Iterable[str],
+    covers: Callable[[str], int] = read_covers,
+    writing: bool = False,
 ) -> Partition:
     """The :class:`Partition` of ``folder`` from the file names in it; ``covers`` reads a
-    compacted file's coverage (only when write parts are present)."""
+    compacted file's coverage: when write parts are present (a reader needs it only then),
+    or always when ``writing`` (the next ``seq`` must exceed it)."""
     p = Partition(folder)
     for name in names:
         if name == PART_FILE:
             p.base = f"{folder}/{name}"
         elif (seq := part_seq(name)) is not None:
             p.parts[seq] = f"{folder}/{name}"
-    if p.base and p.parts:
+    if p.base and (p.parts or writing):
         p.covers = covers(p.base)
     return p
 
 
-def local_partition(folder: Path) -> Partition:
-    """The :class:`Partition` of the local folder ``folder`` (empty when it is missing)."""
+def local_partition(folder: Path, writing: bool = False) -> Partition:
+    """The :class:`Partition` of the local folder ``folder`` (empty when it is missing);
+    ``writing``: see :func:`partition_of`."""
     try:
         names = [e.name for e in os.scandir(folder) if e.is_file()]
     except (FileNotFoundError, NotADirectoryError):
         names = []
-    return partition_of(folder.as_posix(), names)
+    return partition_of(folder.as_posix(), names, writing=writing)
 
 
 def local_partitions(table_dir: Path, depth: int) -> list[Partition]:
