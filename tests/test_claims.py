@@ -27,6 +27,8 @@ from helpers.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "2025-11-10T00:00:00+00:00", "2025-11-17T00:00:00+00:00"
 ARTICLE = ROOT / "params" / "article.yaml"
+STABLE = ("USDT", "USDC", "DAI", "FDUSD", "USDE")
+"""The stablecoins the issue names: never red (pegged), so not in the red share."""
 
 
 def analysed(ds: Dataset, raw: object):
@@ -83,12 +85,13 @@ def independent(demo_store: Store) -> dict[str, float]:
         WITH snap AS (SELECT * FROM market_caps WHERE ts = (
                  SELECT max(ts) FROM market_caps
                  WHERE ts >= $1::TIMESTAMPTZ AND ts < $2::TIMESTAMPTZ)),
-        top10 AS (SELECT * FROM snap ORDER BY market_cap_usd DESC LIMIT 10)
+        top10 AS (SELECT * FROM snap ORDER BY market_cap_usd DESC LIMIT 10),
+        coins AS (SELECT * FROM top10 WHERE upper(symbol) NOT IN ({STABLE}))
         SELECT (SELECT market_cap_usd FROM snap WHERE symbol = 'BTC'),
                (SELECT market_cap_usd FROM snap WHERE symbol = 'ETH'),
                (SELECT count(*) FILTER (WHERE change_24h_pct < 0)
-                       / count(change_24h_pct) FROM top10)
-    """
+                       / count(change_24h_pct) FROM coins)
+    """.replace("{STABLE}", ", ".join(f"'{s}'" for s in STABLE))
     (longs, shorts, binance, hyperliquid, w_long, w_short, okx) = _sql(demo_store, hourly)[0]
     btc, eth, red_share = _sql(demo_store, caps)[0]
     return {

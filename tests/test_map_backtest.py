@@ -82,7 +82,12 @@ def independent_scores(
         )
         scaled = bool(np.isfinite(oi_usd))
         scale = oi_usd if scaled else 1.0
-        levels = liquidation_map.open_liquidation_levels(scale, grid, day, P.leverage_weights)
+        prior = btc[(btc["ts"] >= day - pd.Timedelta("72h")) & (btc["ts"] < day)]
+        longs = prior.loc[prior["side"] == "long", "notional_usd"].sum()
+        prior_share = longs / prior["notional_usd"].sum() if len(prior) else 0.5
+        levels = liquidation_map.open_liquidation_levels(
+            scale, grid, day, P.leverage_weights, long_share=prior_share
+        )
         p0 = float(before["close"].iloc[-1])
         low, high = float(ahead["low"].min()), float(ahead["high"].max())
         traded = np.arange(_bins([low])[0], _bins([high])[0] + 1)
@@ -125,6 +130,7 @@ def independent_scores(
         rows.append(
             {
                 "day": day,
+                "long_share": prior_share,
                 "realised_usd": float(inside["notional_usd"].sum()),
                 "rank_corr_map": _spearman(e, r),
                 "rank_corr_baseline": _spearman(bl, r),
@@ -274,6 +280,10 @@ def test_verdict_says_plainly_when_the_map_is_no_better() -> None:
     mixed = worse | {"rank_corr_map": 0.5}
     assert "beats" in verdict(mixed) and "no better on top-bin share" in verdict(mixed)
     assert "nothing to score" in verdict({"days_scored": 0.0})
+    over = mixed | {"calibration_map": 0.1, "calibration_baseline": 0.05}
+    assert verdict(over).endswith("overstate what was realised below crossed breaks about 10x.")
+    assert "understate" in verdict(mixed | {"calibration_map": 3.0, "calibration_baseline": 9.0})
+    assert "stat" not in verdict(mixed | {"calibration_map": 1.5, "calibration_baseline": 9.0})
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -82,10 +82,14 @@ def test_market_lines_without_eth_and_with_all_changes_missing():
     caps = make_caps([(T2, "bitcoin", "BTC", 10.0, None), (T2, "tether", "usdt", 5.0, None)])
     lines = mm.market_lines(mm.top_by_cap(caps, n=2))
     assert lines.btc_cap_usd == 10.0 and math.isnan(lines.eth_cap_usd)
-    assert lines.missing_change == 2 and lines.red == 0 and lines.green == 0
+    # tether is a stablecoin: counted apart, not as a missing change
+    assert lines.stablecoins == 1 and lines.missing_change == 1
+    assert lines.red == 0 and lines.green == 0 and lines.counted == 0
     assert math.isnan(lines.cap_weighted_change_pct)
     assert lines.weighted_cap_share == 0.0
-    assert lines.red_text == "0 of the top 2 are red (2 without a 24h change)"
+    assert (
+        lines.red_text == "0 of the 1 non-stablecoins in the top 2 are red (1 without a 24h change)"
+    )
 
 
 def test_market_lines_of_an_empty_snapshot():
@@ -126,6 +130,10 @@ def test_real_coingecko_snapshot(realdata: Path):
     btc = next(r for r in raw if r["id"] == "bitcoin")
     assert top["coin"].iloc[0] == "bitcoin"
     assert lines.btc_cap_usd == pytest.approx(btc["market_cap"] / eur_per_usd)
-    assert lines.red + lines.green + lines.unchanged + lines.missing_change == 10
+    stable = {r["symbol"].upper() for r in raw} & {"USDT", "USDC", "DAI", "FDUSD", "USDE"}
+    in_top = set(top["symbol"].str.upper()) & stable
+    assert in_top, "the real top 10 holds stablecoins (USDT, USDC)"
+    assert lines.stablecoins == len(in_top)
+    assert lines.red + lines.green + lines.unchanged + lines.missing_change == 10 - len(in_top)
     assert lines.red >= 1  # BTC fell about 8 % that day
     assert lines.cap_weighted_change_pct < 0

@@ -155,7 +155,7 @@ def test_stress_without_relief_needs_all_three_conditions():
         close=[90, 90, 90, 90, 90, 110],
         window_open=[100, 100, 100, 100, 100, 100],
     )
-    out = o.flag_stress_without_relief(frame, k=2)
+    out = o.flag_stress_without_relief(frame, k=2, min_usd=0.0)
     # bar 2: roll 1 < 2 < 3 (two rises), range 0.08 < 0.10, close 90 < 100 -> flagged
     # bar 3: same -> flagged; bar 4: 4 -> 4 is not a rise -> not flagged
     # bar 5: 4 -> 5 rises but 4 -> 4 did not; and close 110 recovered above 100
@@ -174,7 +174,7 @@ def test_stress_flag_is_unknown_where_an_input_is_missing_but_false_when_decided
         close=[90] * 6,
         window_open=[100] * 6,
     )
-    out = o.flag_stress_without_relief(frame, k=1)
+    out = o.flag_stress_without_relief(frame, k=1, min_usd=0.0)
     # bar 2 and 3 touch the missing roll: rising unknown -> flag unknown
     assert out["longs_rising"].isna().tolist()[2:4] == [True, True]
     assert out["stress_flag"].isna().tolist()[2:4] == [True, True]

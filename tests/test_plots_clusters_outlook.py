@@ -176,7 +176,7 @@ def _flagged() -> pd.DataFrame:
     )
     hourly = o.hourly_liquidations(bars, win(T0, END))
     frame = o.liquidations_vs_range(hourly, _grid(), window=1)
-    return o.flag_stress_without_relief(frame, k=1)
+    return o.flag_stress_without_relief(frame, k=1, min_usd=1e6)
 
 
 def test_rolling_chart_draws_the_rolling_values_with_gaps_and_flags():
@@ -260,8 +260,13 @@ def test_funding_chart_plots_annualised_rates_and_breaks_at_gaps():
     fig = po.plot_funding(
         annual, window=win(**{**CTX, "exchanges": ["okx", "hl"], "end": T0 + 40 * H})
     )
+    # small multiples: one panel per venue, titled by name with its mean rate
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert [t.split(":")[0] for t in titles] == ["Hl", "OKX"]
+    lines = {ln.get_gid(): ln for ax in fig.axes for ln in ax.get_lines()}
+    assert {gid for gid in lines if gid} == {"funding:okx", "funding:hl"}
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim(), "panels share the rate axis"
     ax = fig.axes[0]
-    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
     # okx: 0.0001 * 8760 / 8 = 0.1095, 0.219, then a 24 h gap (> 1.5 periods) -> NaN break
     okx = lines["funding:okx"].get_ydata()
     assert okx[:2].tolist() == pytest.approx([0.1095, 0.219])
@@ -294,5 +299,11 @@ def test_funding_lines_name_the_symbol_only_when_a_venue_has_several():
         }
     )
     fig = po.plot_funding(o.annualised_funding(funding), window=win(**CTX))
-    labels = sorted(ln.get_label() for ln in fig.axes[0].get_lines() if ln.get_gid())
-    assert labels == ["OKX BTC/USDC:USDC", "OKX BTC/USDT:USDT"]
+    # one venue, one panel titled by the venue; its lines are the symbols
+    assert len(fig.axes) == 1 and fig.axes[0].get_title(loc="left").startswith("OKX")
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_gid()]
+    assert sorted(ln.get_label() for ln in lines) == ["BTC/USDC:USDC", "BTC/USDT:USDT"]
+    assert sorted(ln.get_gid() for ln in lines) == [
+        "funding:okx BTC/USDC:USDC",
+        "funding:okx BTC/USDT:USDT",
+    ]

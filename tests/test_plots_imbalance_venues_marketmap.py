@@ -258,12 +258,13 @@ def test_treemap_areas_colours_and_labels(top):
     assert sum(area.values()) == pytest.approx(6000)
     assert area["btc"] == pytest.approx(6000 * 1.70 / 2.24)
     assert area["eth"] / area["xrp"] == pytest.approx(0.34 / 0.12)
-    # diverging colours centred at 0 with symmetric limits +-6
+    # diverging colours centred at 0, clipped at +-3 %: xrp's -6 % saturates at the end colour
     norm = pmm.change_norm(top["change_24h_pct"])
-    assert (norm.vmin, norm.vcenter, norm.vmax) == (-6.0, 0.0, 6.0)
+    assert (norm.vmin, norm.vcenter, norm.vmax) == (-3.0, 0.0, 3.0)
     cmap = matplotlib.colormaps[pmm.CMAP]
     assert tiles["btc"].get_facecolor() == pytest.approx(cmap(norm(-2.1)))
-    assert tiles["eth"].get_facecolor() == pytest.approx(cmap(norm(3.0)))
+    assert tiles["eth"].get_facecolor() == pytest.approx(cmap(1.0))
+    assert tiles["xrp"].get_facecolor() == pytest.approx(cmap(0.0))
     assert tiles["sol"].get_hatch() == "//"  # missing change: grey, hatched, not 0 %
     assert tiles["sol"].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb("#b0b0b0"))
     labels = {t.get_gid(): t.get_text() for t in ax.texts}
@@ -280,8 +281,13 @@ def test_treemap_areas_colours_and_labels(top):
 
 def test_tile_label_and_norm_edge_cases():
     assert pmm.tile_label("eth", 3.4e11, -0.04) == "ETH\n$340.00B\n-0.0%"
-    norm = pmm.change_norm(pd.Series([np.nan, np.nan]))
+    norm = pmm.change_norm(pd.Series([np.nan, np.nan]), clip_pct=None)
     assert (norm.vmin, norm.vmax) == (-1.0, 1.0)
+    # data-derived: the 80 % quantile of |change|, so one -40 % coin does not set the scale
+    norm = pmm.change_norm(pd.Series([-0.5, 1.0, -2.0, 2.5, -40.0]), clip_pct=None)
+    assert norm.vmax == pytest.approx(np.quantile([0.5, 1.0, 2.0, 2.5, 40.0], 0.8))
+    with pytest.raises(ValueError):
+        pmm.change_norm(pd.Series([1.0]), clip_pct=0)
 
 
 def test_treemap_of_an_empty_snapshot_draws():

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 import pandas as pd
 import pyarrow as pa
 
-from helpers import schema
-from helpers.store import PART_FILE, conform
+from helpers import compaction, schema
+from helpers.store_layout import Partition, partition_of, read_covers
+from helpers.store_merge import conform
 from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
 
 try:
@@ -92,12 +93,7 @@ def observed_bars(
 ) -> pd.DataFrame:
     """One row per bar (``secs`` seconds) and venue/symbol that has events: USD and counts
     of liquidated longs and shorts. Computed by Dask; filters are pushed down to Parquet."""
-    ddf = dd.read_parquet(
-        f"{root}/liquidations",
-        columns=_EVENT_COLUMNS,
-        filters=_filters(start, end, exchanges, symbols) or None,
-        dataset={"partitioning": _HIVE},
-    )
+    ddf = read_table(root, "liquidations", _EVENT_COLUMNS, _filters(start, end, exchanges, symbols))
     is_long = ddf["side"] == "long"
     ddf = ddf.assign(
         ts=ddf["ts"].dt.floor(f"{secs}s"),
@@ -167,14 +163,70 @@ def drop_gap_bars(bars: pd.DataFrame, gaps: pd.DataFrame, secs: int) -> pd.DataF
 def _liquidation_gaps(root: str, scheduler: str | None) -> pd.DataFrame:
     if not _has_files(f"{root}/gaps"):
         return schema.empty("gaps")
-    gaps = dd.read_parquet(
-        f"{root}/gaps",
-        filters=[("table_name", "==", "liquidations")],
-        dataset={"partitioning": _HIVE},
-    ).compute(scheduler=scheduler)
+    columns = list(schema.table("gaps").column_names)
+    filters: list[tuple[str, str, object]] = [("table_name", "==", "liquidations")]
+    gaps = read_table(root, "gaps", columns, filters).compute(scheduler=scheduler)
     return conform("gaps", gaps)
+
+
+def read_table(
+    root: str, name: str, columns: list[str], filters: list[tuple[str, str, object]]
+) -> dd.DataFrame:
+    """Table ``name`` under ``root`` as a Dask DataFrame, each key once: the partitions held
+    in one compacted file read by Dask with ``filters`` pushed down, the few with write parts
+    not compacted yet (:mod:`helpers.store_layout`) deduplicated in pandas and appended."""
+    t = schema.table(name)
+    fs, path = fsspec.core.url_to_fs(f"{root}/{name}")
+    parts = _partitions(fs, path)
+    clean = [f for p in parts if p.clean for f in p.live]
+    frames = []
+    if clean:
+        frames.append(
+            dd.read_parquet(
+                clean,
+                columns=columns,
+                filters=filters or None,
+                filesystem=fs,
+                dataset={"partitioning": _HIVE, "partition_base_dir": path},
+            )
+        )
+    dirty = [
+        compaction.stored_rows(t, p, compaction.partition_values(t, p.folder), filesystem=fs)
+        for p in parts
+        if not p.clean
+    ]
+    if dirty:
+        rows = _filtered(pd.concat(dirty, ignore_index=True), filters)[columns]
+        if frames:
+            rows = rows.astype(frames[0].dtypes.to_dict())
+        frames.append(dd.from_pandas(rows, npartitions=1))
+    return dd.concat(frames) if len(frames) > 1 else frames[0]
+
+
+def _filtered(df: pd.DataFrame, filters: list[tuple[str, str, object]]) -> pd.DataFrame:
+    keep = pd.Series(True, index=df.index)
+    for col, op, value in filters:
+        s = df[col]
+        if op == "in":
+            keep &= s.isin(list(value)).fillna(False)  # type: ignore[call-overload]
+        else:
+            hit = {">=": s >= value, "<": s < value, "==": s == value}[op]
+            keep &= hit.fillna(False).astype(bool)
+    return df[keep]
+
+
+def _partitions(fs: fsspec.AbstractFileSystem, table_dir: str) -> list[Partition]:
+    by_folder: dict[str, list[str]] = {}
+    for f in fs.glob(f"{table_dir}/**/*.parquet"):
+        folder, _, name = str(f).rpartition("/")
+        by_folder.setdefault(folder, []).append(name)
+    found = [
+        partition_of(d, names, lambda p: read_covers(p, filesystem=fs))
+        for d, names in sorted(by_folder.items())
+    ]
+    return [p for p in found if p.live]
 
 
 def _has_files(table_dir: str) -> bool:
     fs, path = fsspec.core.url_to_fs(table_dir)
-    return bool(fs.glob(f"{path}/**/{PART_FILE}"))
+    return bool(_partitions(fs, path))

@@ -7,7 +7,9 @@ finding, then a summary line. DAMAGE (exit status 1):
 * ``schema``: a file whose columns, or rows, break :mod:`helpers.schema` (the rejection
   reasons :func:`helpers.schema.validate` gives), or rows outside their ``date=`` partition;
 * ``duplicates``: rows of a table sharing its key (:attr:`helpers.schema.Table.key`), across
-  all of the table's readable files;
+  all of the table's readable files: within one file, or in two partitions (a key in the
+  compacted file and in a write part of its partition not compacted yet is one row, the
+  newest; :mod:`helpers.store_layout`);
 * ``temp-file``: a temporary file left by a writer that was killed (:mod:`helpers.files`;
   the next write into that folder removes it);
 * ``staging``: a staging folder left under the reports folder by a report run that was
@@ -17,7 +19,11 @@ finding, then a summary line. DAMAGE (exit status 1):
 
 NOTES, reported but not damage (exit status stays 0): ``quarantine`` (rows writes set
 aside, per table and reason), ``open-gap`` (a ``gaps`` row without an end: data still
-missing), ``in-use`` (a temporary file or staging folder of a process still running). The
+missing), ``in-use`` (a temporary file or staging folder of a process still running),
+``uncompacted`` (write parts a compaction has not merged yet, per table: readers count each
+key once; ``python -m helpers compact`` merges them) and ``covered-part`` (parts already
+inside their partition's compacted file, left by a compaction that was stopped: readers
+ignore them; the next write or compaction of the partition deletes them). The
 summary names the store's kind (simulated or real). Exit status 2: no such store folder.
 """
 
@@ -37,6 +43,7 @@ from helpers import schema, store_kind
 from helpers.errors import UserError
 from helpers.files import is_stale_temp, is_temp_file
 from helpers.store import QUARANTINE, Store
+from helpers.store_layout import Partition, hive_types, scan_sql
 
 EXIT_CLEAN = 0
 EXIT_DAMAGE = 1
@@ -101,13 +108,15 @@ def check_store(root: str | os.PathLike[str], reports: Path | None = None) -> Ch
     contents: dict[str, list[str]] = {"simulated": [], "real": []}
     for name in schema.TABLES:
         readable = _check_table(store, name, up)
+        up.findings += _leftover_parts(store, name)
         if readable:
             up.tables += 1
             up.findings += _duplicates(name, readable)
-            for kind in _kinds(name, readable):
+            scan = _deduplicated(store, name, readable)
+            for kind in _kinds(name, scan):
                 contents[kind].append(name)
         if name == "gaps" and readable:
-            up.findings += _open_gaps(readable)
+            up.findings += _open_gaps(_deduplicated(store, name, readable))
     held = store_kind.Contents(tuple(contents["simulated"]), tuple(contents["real"]))
     up.kind = held.kind
     if held.kind == store_kind.MIXED:
@@ -195,12 +204,56 @@ def _row_problems(name: str, frames: list[pd.DataFrame]) -> list[Finding]:
 
 def _scan(name: str, files: Sequence[Path]) -> str:
     t = schema.table(name)
-    types = ", ".join(f"'{c}': '{'DATE' if c == 'date' else 'VARCHAR'}'" for c in t.partition_by)
     paths = ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in files)
     return (
-        f"read_parquet([{paths}], hive_partitioning = true, hive_types = {{{types}}}, "
-        "union_by_name = true)"
+        f"read_parquet([{paths}], hive_partitioning = true, hive_types = {hive_types(t)}, "
+        "union_by_name = true, filename = true)"
     )
+
+
+def _deduplicated(store: Store, name: str, readable: Sequence[Path]) -> str:
+    """The table as readers see it (each key once), over the readable files only."""
+    ok = {p.as_posix() for p in readable}
+    kept = []
+    for p in store.partitions(name):
+        base = p.base if p.base in ok else None
+        parts = {s: f for s, f in p.parts.items() if f in ok}
+        if base or parts:
+            kept.append(Partition(p.folder, base, p.covers, parts))
+    return scan_sql(schema.table(name), kept)
+
+
+def _leftover_parts(store: Store, name: str) -> list[Finding]:
+    """Notes: write parts not compacted yet, and covered parts a compaction left."""
+    found = []
+    parts = store.partitions(name)
+    live = [len(p.live_parts) for p in parts if p.live_parts]
+    if live:
+        found.append(
+            Finding(
+                "uncompacted",
+                name,
+                f"{sum(live)} write parts in {len(live)} partitions not compacted yet "
+                "(readers count each key once; python -m helpers compact merges them)",
+                damage=False,
+            )
+        )
+    covered = [f for p in parts for f in p.covered_parts]
+    found += _capped(
+        [
+            Finding(
+                "covered-part",
+                _relative(Path(f), store.root),
+                "already inside its partition's part.parquet (left by a compaction that was "
+                "stopped); readers ignore it, the next write or compaction there deletes it",
+                damage=False,
+            )
+            for f in covered
+        ],
+        "covered-part",
+        name,
+    )
+    return found
 
 
 def _query(sql: str) -> list[tuple[object, ...]]:
@@ -216,13 +269,15 @@ def _duplicates(name: str, files: Sequence[Path]) -> list[Finding]:
     """One finding when rows of ``name`` share a key: how many keys, and the first one."""
     key = schema.table(name).key
     cols = ", ".join(key)
+    # a key's extra rows: repeats within a file, and every partition past the first
     rows = _query(
-        f"SELECT {cols}, count(*) AS n FROM {_scan(name, files)} GROUP BY {cols} "
-        f"HAVING count(*) > 1 ORDER BY {cols}"
+        f"SELECT {cols}, count(*) - count(DISTINCT filename) "
+        f"+ count(DISTINCT regexp_replace(filename, '/[^/]*$', '')) - 1 AS extra "
+        f"FROM {_scan(name, files)} GROUP BY {cols} HAVING extra > 0 ORDER BY {cols}"
     )
     if not rows:
         return []
-    extra = sum(int(str(r[-1])) - 1 for r in rows)
+    extra = sum(int(str(r[-1])) for r in rows)
     first = ", ".join(f"{k}={v}" for k, v in zip(key, rows[0][:-1], strict=True))
     return [
         Finding(
@@ -234,16 +289,16 @@ def _duplicates(name: str, files: Sequence[Path]) -> list[Finding]:
     ]
 
 
-def _kinds(name: str, files: Sequence[Path]) -> list[str]:
+def _kinds(name: str, scan: str) -> list[str]:
     if "source" not in schema.table(name).columns:
         return []
-    held = store_kind.read_contents({name: _scan(name, files)})
+    held = store_kind.read_contents({name: scan})
     return [kind for kind, names in (("simulated", held.simulated), ("real", held.real)) if names]
 
 
-def _open_gaps(files: Sequence[Path]) -> list[Finding]:
+def _open_gaps(scan: str) -> list[Finding]:
     rows = _query(
-        f"SELECT exchange, symbol, table_name, reason, start FROM {_scan('gaps', files)} "
+        f"SELECT exchange, symbol, table_name, reason, start FROM {scan} "
         'WHERE "end" IS NULL ORDER BY start, exchange, symbol'
     )
     found = [

@@ -2,18 +2,21 @@
 
 Layout under the data directory (default ``data/raw``)::
 
-    <table>/exchange=<ccxt id>/date=YYYY-MM-DD/part.parquet   (market_caps: date= only)
-    _quarantine/<table>/<UTC time>-<digest>.parquet            (rejected rows + reason)
+    <table>/exchange=<ccxt id>/date=YYYY-MM-DD/part.parquet        (market_caps: date= only)
+    <table>/exchange=<ccxt id>/date=YYYY-MM-DD/part-<seq>.parquet  (writes since compaction)
+    _quarantine/<table>/<UTC time>-<digest>.parquet                 (rejected rows + reason)
 
 Writes validate rows against :mod:`helpers.schema` (values, and the form of every name:
-:data:`helpers.schema.IDENTIFIERS`), send rejects to quarantine, merge the
-valid rows into each touched partition, drop duplicates on the table's key (the newest
-write wins, so a vendor's revised bar replaces the old one) and replace the partition file
-by an atomic rename. A crash mid-write (even ``kill -9``) leaves the previous file intact
-and at most a temporary file that the next write into that folder removes
-(:mod:`helpers.files`); the table's ``flock`` is held across the whole read-merge-rename, so
-concurrent writers never lose each other's rows. Rejects offered again (a rerun) are kept
-once.
+:data:`helpers.schema.IDENTIFIERS`), send rejects to quarantine and merge the valid rows
+into each touched partition on the table's key (the newest write wins, so a vendor's
+revised bar replaces the old one). A write into a partition that holds rows costs what the
+batch costs: it looks up the stored rows of its keys and adds one immutable write part
+(:mod:`helpers.store_layout`); :mod:`helpers.compaction` merges the parts into the one
+``part.parquet`` when there are too many or the day is over. Every file appears by an
+atomic rename: a crash mid-write (even ``kill -9``) leaves the previous files intact and at
+most a temporary file that the next write into that folder removes (:mod:`helpers.files`);
+the table's ``flock`` is held across the whole lookup-merge-rename, so concurrent writers
+never lose each other's rows. Rejects offered again (a rerun) are kept once.
 
 A missing value never replaces a stored one, in every table: when a written row's key is
 already stored, each column the row leaves missing (NaN, NA, NaT) keeps the stored value
@@ -25,8 +28,9 @@ stored value.
 A store holds simulated rows (``source='demo'``) or real ones, never both: a write of the
 other kind is refused before anything is written (:mod:`helpers.store_kind`).
 
-Reads go through DuckDB over the Parquet files. The time window is half-open,
-``start <= ts < end``; exchange, symbol and date filters are pushed down to the files.
+Reads go through DuckDB over the Parquet files, each key once (:meth:`Store.scan`). The time
+window is half-open, ``start <= ts < end``; exchange, symbol and date filters are pushed
+down to the files.
 """
 
 from __future__ import annotations
@@ -41,23 +45,23 @@ from pathlib import Path
 from typing import cast
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from helpers import schema, store_kind
+from helpers import compaction, schema, store_kind
+from helpers.compaction import MAX_PARTS, PartitionValues
 from helpers.errors import UserError
 from helpers.files import exclusive_lock, replacing
 from helpers.store_kind import Contents, Kind
+from helpers.store_layout import PART_FILE, Partition, local_partition, local_partitions, scan_sql
+from helpers.store_merge import Merged, conform, merge_rows
 from helpers.timegrid import TimeLike, to_utc
 
-DEFAULT_DATA_DIR = Path("data/raw")
-PART_FILE = "part.parquet"
-QUARANTINE = "_quarantine"
+__all__ = ["PART_FILE", "Merged", "Store", "WriteResult", "conform", "merge_rows", "window_filter"]
 
-PartitionValues = dict[str, str | pd.Timestamp]
-"""A partition's column values: ``exchange`` text and the ``date`` (a UTC day start)."""
+DEFAULT_DATA_DIR = Path("data/raw")
+QUARANTINE = "_quarantine"
 
 
 @dataclass(frozen=True)
@@ -90,16 +94,6 @@ class WriteResult:
         )
 
 
-@dataclass(frozen=True)
-class Merged:
-    """A partition after a merge: its rows, and what the merge did to the stored ones."""
-
-    rows: pd.DataFrame
-    new: int
-    changed: int
-    kept_missing: int
-
-
 def _check_partition_value(value: str) -> str:
     if not value or any(ch in value for ch in "/\\=") or value.startswith("."):
         raise ValueError(f"not a usable partition value: {value!r}")
@@ -109,18 +103,32 @@ def _check_partition_value(value: str) -> str:
 class Store:
     """The canonical Parquet store rooted at ``root``."""
 
-    def __init__(self, root: str | os.PathLike[str] = DEFAULT_DATA_DIR) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] = DEFAULT_DATA_DIR,
+        *,
+        auto_compact: bool = True,
+        max_parts: int = MAX_PARTS,
+    ) -> None:
+        """``auto_compact``: compact within writes (:mod:`helpers.compaction`: past
+        ``max_parts`` write parts, or once the day is over); off, writes only add parts."""
         self.root = Path(root)
+        self.auto_compact = auto_compact
+        self.max_parts = max_parts
 
     # ---- paths -------------------------------------------------------------------------
     def table_dir(self, name: str) -> Path:
         schema.table(name)
         return self.root / name
 
+    def partitions(self, name: str) -> list[Partition]:
+        """Every partition folder of ``name`` holding a file (:mod:`helpers.store_layout`)."""
+        return local_partitions(self.table_dir(name), len(schema.table(name).partition_by))
+
     def files(self, name: str) -> list[Path]:
-        """The Parquet files currently holding ``name``."""
-        d = self.table_dir(name)
-        return sorted(d.glob(f"**/{PART_FILE}")) if d.exists() else []
+        """The Parquet files a reader of ``name`` counts (compacted files and the write parts
+        they do not cover yet)."""
+        return sorted(Path(f) for p in self.partitions(name) for f in p.live)
 
     def has_data(self, name: str) -> bool:
         return bool(self.files(name))
@@ -223,24 +231,43 @@ class Store:
             return None
         return self._quarantine(name, rejected.astype("string").reset_index(drop=True))
 
-    def _partition_path(self, t: schema.Table, values: PartitionValues) -> Path:
+    def _partition_dir(self, t: schema.Table, values: PartitionValues) -> Path:
         d = self.root / t.name
         for col in t.partition_by:
             value = values[col]
             text = f"{value:%Y-%m-%d}" if isinstance(value, pd.Timestamp) else str(value)
             d = d / f"{col}={_check_partition_value(text)}"
-        return d / PART_FILE
+        return d
 
     def _merge_partition(
         self, t: schema.Table, values: PartitionValues, rows: pd.DataFrame
     ) -> Merged:
-        path = self._partition_path(t, values)
-        keep = [c for c in t.column_names if c not in t.partition_by]
+        """Merge ``rows`` into one partition (the table's lock held): a new partition gets
+        its compacted file at once; a write that would leave more than ``max_parts`` parts,
+        or lands on a day that is over, compacts the partition with the rows; any other adds
+        one write part."""
+        folder = self._partition_dir(t, values)
+        part = local_partition(folder, writing=True)
         new = rows[t.column_names]
-        old = conform(t.name, _read_partition(path, values)) if path.exists() else new.iloc[:0]
-        merged = merge_rows(t, old, new)
-        _atomic_write(path, merged.rows[keep])
-        return merged
+        if not part.live:
+            merged = merge_rows(t, new.iloc[:0], new)
+            keep = [c for c in t.column_names if c not in t.partition_by]
+            compaction.write_compacted(folder / PART_FILE, merged.rows[keep], part.last_seq)
+            if self.auto_compact:  # an exchange's first write of a day closes its last days
+                siblings = [f for f in folder.parent.glob("*=*") if f != folder and f.is_dir()]
+                compaction.compact_folders(t, siblings, finished_only=True)
+            return merged
+        full = len(part.live_parts) + 1 > self.max_parts or compaction.day_over(values)
+        if self.auto_compact and full:
+            return compaction.merge_partition(t, part, values, new)
+        return compaction.write_part(t, part, values, new)
+
+    def compact(self, name: str) -> compaction.Compacted:
+        """Compact every partition of ``name`` holding write parts (under the table's lock)."""
+        if not self.table_dir(name).is_dir():
+            return compaction.Compacted(name, 0, 0, 0)
+        with self.locked(name):
+            return compaction.compact_table(self.table_dir(name), name)
 
     def _quarantine(self, name: str, bad: pd.DataFrame) -> Path:
         """Write ``bad`` under ``_quarantine/<name>/``, named by its content: offering the
@@ -267,13 +294,10 @@ class Store:
         return con
 
     def scan(self, name: str) -> str:
-        """The DuckDB ``read_parquet(...)`` expression over the table's files."""
-        t = schema.table(name)
-        types = ", ".join(
-            f"'{c}': '{'DATE' if c == 'date' else 'VARCHAR'}'" for c in t.partition_by
-        )
-        pattern = (self.table_dir(name) / "**" / PART_FILE).as_posix().replace("'", "''")
-        return f"read_parquet('{pattern}', hive_partitioning = true, hive_types = {{{types}}})"
+        """A DuckDB table expression over the table's files, one row per key: the files a
+        reader counts, write parts not yet compacted deduplicated by the newest write
+        (:func:`helpers.store_layout.scan_sql`). It names the files present when called."""
+        return scan_sql(schema.table(name), self.partitions(name))
 
     def read(
         self,
@@ -301,17 +325,21 @@ class Store:
         )
         if where:
             clauses.append(f"({where})")
-        sql = f"SELECT * EXCLUDE (date) FROM {self.scan(name)}"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY ts"
-        con = duckdb.connect()
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            df = con.execute(sql, params).df()
-        finally:
-            con.close()
-        return conform(name, df)
+        for attempt in (1, 2):  # a compaction may delete a listed part: list again once
+            sql = f"SELECT * EXCLUDE (date) FROM {self.scan(name)}"
+            if clauses:
+                sql += " WHERE " + " AND ".join(clauses)
+            sql += " ORDER BY ts"
+            con = duckdb.connect()
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                return conform(name, con.execute(sql, params).df())
+            except duckdb.IOException:
+                if attempt == 2:
+                    raise
+            finally:
+                con.close()
+        raise AssertionError("unreachable")
 
     def exchanges(self, name: str = "liquidations") -> list[str]:
         """Exchanges that have at least one partition file of ``name`` (a folder holding only
@@ -346,71 +374,6 @@ def window_filter(
         clauses.append("list_contains($sy, symbol)")
         params["sy"] = list(symbols)
     return clauses, params
-
-
-def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with exactly the table's columns, in order, in canonical dtypes."""
-    t = schema.table(name)
-    out = {}
-    for col, dtype in t.columns.items():
-        s = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index)
-        if dtype.startswith("datetime64"):
-            s = pd.to_datetime(s, utc=True).astype(pd.api.types.pandas_dtype(dtype))
-        else:
-            s = s.astype(pd.api.types.pandas_dtype(dtype))
-        out[col] = s
-    return pd.DataFrame(out, index=df.index).reset_index(drop=True)
-
-
-def merge_rows(t: schema.Table, old: pd.DataFrame, new: pd.DataFrame) -> Merged:
-    """``old`` (stored rows) merged with ``new`` on the table's key: of several rows of
-    ``new`` with one key the last is taken; where its key is stored, each column it gives
-    replaces the stored value and each it leaves missing (NaN, NA, NaT) keeps the stored
-    one. Both frames are in canonical form (:func:`conform`); the result is sorted by
-    ``ts`` and key."""
-    new = new.drop_duplicates(list(t.key), keep="last")
-    both = pd.concat([old, new], ignore_index=True)
-    repeat = both.duplicated(keep="first").to_numpy()
-    stored = int((~repeat[: len(old)]).sum())
-    both = both[~repeat].reset_index(drop=True)
-    if both.duplicated(list(t.key), keep=False).any():
-        return _coalesce(t, both, stored)
-    return Merged(_sorted(t, both), len(both) - stored, 0, 0)
-
-
-def _coalesce(t: schema.Table, both: pd.DataFrame, stored: int) -> Merged:
-    """:func:`merge_rows` for rows of which some share a key: ``both[:stored]`` are stored,
-    the rest new, none a repeat of an earlier row."""
-    key = list(t.key)
-    values = [c for c in t.column_names if c not in t.key]
-    gid = both.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
-    groups = int(gid.max()) + 1
-    has_old, has_new = np.zeros(groups, dtype=bool), np.zeros(groups, dtype=bool)
-    has_old[gid[:stored]] = True
-    has_new[gid[stored:]] = True
-    newest = np.zeros(groups, dtype=np.int64)
-    np.maximum.at(newest, gid, np.arange(len(both)))
-    coalesced = both[values].groupby(gid, sort=True).last().reset_index(drop=True)
-    rows = pd.concat([both[key].iloc[newest].reset_index(drop=True), coalesced], axis=1)
-    rows = rows[t.column_names]
-    revised = has_old & has_new
-    gone = both[values].iloc[newest].isna().to_numpy() & coalesced.notna().to_numpy()
-    old = both.iloc[:stored]
-    same = pd.concat([old, rows[revised]], ignore_index=True).duplicated(keep="first")
-    changed = int((~same.to_numpy()[stored:]).sum())
-    return Merged(_sorted(t, rows), int((~has_old).sum()), changed, int(gone[revised].sum()))
-
-
-def _sorted(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
-    order = ["ts", *[k for k in t.key if k != "ts"]]
-    return rows.sort_values(order, kind="stable").reset_index(drop=True)
-
-
-def _read_partition(path: Path, values: PartitionValues) -> pd.DataFrame:
-    df = pq.read_table(path).to_pandas()
-    for col, v in values.items():
-        df[col] = v
-    return df
 
 
 def _content_digest(df: pd.DataFrame) -> str:

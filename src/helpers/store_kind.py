@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from helpers import schema
+from helpers import compaction, schema
 from helpers.files import replacing, write_text_atomic
 from helpers.timegrid import SIMULATED_SOURCE
 
@@ -173,6 +173,7 @@ def remove_simulated(store: Store) -> dict[str, int]:
     for name in SOURCED_TABLES:
         n = 0
         with store.locked(name):
+            compaction.compact_table(store.table_dir(name), name)  # one file per partition
             for path in store.files(name):
                 n += _drop_simulated(path)
             _remove_empty_dirs(store.table_dir(name))

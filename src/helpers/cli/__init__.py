@@ -24,8 +24,9 @@ Adder = Callable[[argparse.ArgumentParser], None]
 
 def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
     """(name, help, description, add-arguments, run) of every command."""
-    from helpers import aggregate, doctor, pull, report
+    from helpers import aggregate, compaction, doctor, pull, report
     from helpers.cli import backtest, fetch, hyperliquid, store, vendors
+    from helpers.cli import compact as compact_cli
     from helpers.cli import doctor as doctor_cli
     from helpers.cli import pull as pull_cli
     from helpers.cli import report as report_cli
@@ -68,6 +69,8 @@ def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
          doctor.__doc__, doctor_cli.add_doctor_arguments, doctor_cli.run_doctor),
         ("backtest-map", "score the ESTIMATED liquidation map against the next 24 h",
          backtest.__doc__, backtest.add_backtest_arguments, backtest.run_backtest),
+        ("compact", "merge each partition's write parts into its one sorted file",
+         compaction.__doc__, compact_cli.add_compact_arguments, compact_cli.run_compact),
     ]  # fmt: skip
 
 

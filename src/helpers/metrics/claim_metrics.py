@@ -29,7 +29,8 @@ metric                                        unit      kind       page
 * ``market_cap_usd[coin]`` is the coin's cap (by symbol, ``BTC``) in the last market-cap
   snapshot of the window, the one the heatmap shows.
 * ``caps.red_share[top=N]``: the fraction of the N largest coins of that snapshot whose 24 h
-  change is below 0, out of those with a known change; ``caps.red_count`` counts them.
+  change is below 0, out of the non-stablecoins with a known change (stablecoins,
+  :data:`helpers.metrics.marketmap.STABLECOINS`, are never red); ``caps.red_count`` counts them.
   Without ``[top=N]`` the heatmap's ``top_n`` coins.
 * ``support.exposed_longs_usd``: the ESTIMATED long notional liquidated if the cluster
   page's base coin breaks its nearest support by ``break_depth``.
@@ -227,10 +228,8 @@ def _red(count: bool) -> Measure:
         ln = _snapshot(inputs, top).lines
         if ln.ts is None or ln.n == 0:
             return Measurement(None, "no market-cap snapshot in the window")
-        known = ln.n - ln.missing_change
-        note = f"{ln.red} of the top {ln.n} red over 24 h, snapshot {_when(ln.ts)}"
-        if ln.missing_change:
-            note += f"; {ln.missing_change} without a 24 h change"
+        known = ln.counted
+        note = f"{ln.red_text} over 24 h, snapshot {_when(ln.ts)}"
         if top is not None and ln.n < int(top):
             note += f"; the snapshot holds only {ln.n} coins"
         if known == 0:

@@ -58,12 +58,17 @@ def cluster_analysis(
     swing_window: int = _D.swing_window,
     zone_tolerance: float = _D.zone_tolerance,
     leverage_weights: dict[float, float] | None = None,
-    long_share: float = _D.long_share,
+    long_share: float | None = _D.long_share,
     mmr: float = _D.mmr,
     lookback: str = _D.lookback,
     break_depth: float = _D.break_depth,
 ) -> ClusterResult:
-    """Clusters for one base asset; the estimated map is built at the window's end."""
+    """Clusters for one base asset; the estimated map is built at the window's end.
+
+    ``long_share`` (fraction of open interest held long) None takes the long share of the
+    window's realised ``base`` liquidations (all venues,
+    :func:`helpers.metrics.liquidation_map.resolve_long_share`); the model sentence says
+    which it used."""
     from helpers.metrics import clusters, liquidation_map
 
     weights = leverage_weights or _D.leverage_weights
@@ -106,12 +111,14 @@ def cluster_analysis(
     levels = est_map = exposure = None
     model = "no open interest at the window end: no estimated map"
     if oi_usd is not None and last_price is not None:
+        observed = liquidation_map.observed_long_share(rows_of_base(ds.bars(), base))
+        share = liquidation_map.resolve_long_share(long_share, observed)
         levels = liquidation_map.open_liquidation_levels(
-            oi_usd, grid, at, weights, lookback=lookback, long_share=long_share, mmr=mmr
+            oi_usd, grid, at, weights, lookback=lookback, long_share=share, mmr=mmr
         )
         est_map = liquidation_map.estimated_liquidation_map(levels, bin_width, last_price)
         model = liquidation_map.describe_model(
-            oi_usd, at, weights, lookback=lookback, long_share=long_share, mmr=mmr
+            oi_usd, at, weights, lookback=lookback, long_share=share, mmr=mmr
         )
         level = float(supports["level"].iloc[-1]) if len(supports) else last_price
         below = supports[supports["level"] < last_price] if len(supports) else supports

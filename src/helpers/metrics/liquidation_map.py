@@ -1,9 +1,12 @@
 """The ESTIMATED open liquidation map: where leverage may still sit, modelled, not observed.
 
-Levels are modelled from open interest, an explicit leverage distribution, a long share and a
-maintenance-margin rate (:func:`open_liquidation_levels`, :func:`estimated_liquidation_map`,
-:func:`exposed_notional`). Every frame carries ``kind = "estimated"`` and is never summed with
-the REALISED liquidations of :mod:`helpers.metrics.clusters`.
+Levels are modelled from open interest, an explicit leverage distribution, a long share (by
+default the observed long share of the window's realised liquidations,
+:func:`resolve_long_share`; a positioning ratio can be passed instead as a
+:class:`LongShare`) and a maintenance-margin rate (:func:`open_liquidation_levels`,
+:func:`estimated_liquidation_map`, :func:`exposed_notional`). Every frame carries
+``kind = "estimated"`` and is never summed with the REALISED liquidations of
+:mod:`helpers.metrics.clusters`.
 
 Prices are in the symbol's quote currency (read as US dollars); ``*_usd`` columns are US
 dollars. ``side`` is the liquidated POSITION: a long is liquidated when price falls to its
@@ -130,6 +133,54 @@ def entry_prices(
     ).reset_index(drop=True)
 
 
+FALLBACK_LONG_SHARE = 0.5
+"""The long share assumed when the data cannot give one (no realised liquidation in the
+window); the model sentence then says so."""
+
+
+@dataclass(frozen=True)
+class LongShare:
+    """The long share of open interest the estimated map assumes, and where it comes from.
+
+    ``share`` is a fraction (0..1); ``basis`` is the clause the model sentence quotes
+    (``"observed long share of realised liquidations in the window"``). A future
+    positioning input (a venue's long/short account ratio) becomes one more
+    :class:`LongShare` with its own ``basis``, passed as ``long_share`` to
+    :func:`open_liquidation_levels`.
+    """
+
+    share: float
+    basis: str
+
+    def text(self) -> str:
+        """``longs 83% / shorts 17% (observed long share of ...)``."""
+        return f"longs {self.share:.0%} / shorts {1 - self.share:.0%} ({self.basis})"
+
+
+def observed_long_share(bars: pd.DataFrame) -> float:
+    """The long fraction of the realised liquidation notional in ``bars`` (liquidation bars
+    or events with ``long_usd`` / ``short_usd`` in US dollars): sum(long) / sum(long +
+    short); NaN when nothing was liquidated."""
+    longs = float(bars["long_usd"].sum()) if len(bars) else 0.0
+    shorts = float(bars["short_usd"].sum()) if len(bars) else 0.0
+    total = longs + shorts
+    return longs / total if total > 0 else float("nan")
+
+
+def resolve_long_share(long_share: float | LongShare | None, observed: float) -> LongShare:
+    """The long share the map uses: ``long_share`` as given (a number is "set by
+    parameter"), else ``observed`` (:func:`observed_long_share` of the window's realised
+    liquidations), else :data:`FALLBACK_LONG_SHARE` with a basis saying no liquidation was
+    observed."""
+    if isinstance(long_share, LongShare):
+        return long_share
+    if long_share is not None:
+        return LongShare(float(long_share), "set by parameter")
+    if pd.isna(observed):
+        return LongShare(FALLBACK_LONG_SHARE, "assumed: no realised liquidation in the window")
+    return LongShare(float(observed), "observed long share of realised liquidations in the window")
+
+
 def _normalised_leverage(leverage_weights: Mapping[float, float]) -> pd.Series:
     w = pd.Series({float(k): float(v) for k, v in leverage_weights.items()}, dtype="float64")
     if w.empty or (w < 0).any() or not w.sum() > 0:
@@ -146,7 +197,7 @@ def open_liquidation_levels(
     leverage_weights: Mapping[float, float],
     *,
     lookback: pd.Timedelta | str = "72h",
-    long_share: float = _D.long_share,
+    long_share: float | LongShare = FALLBACK_LONG_SHARE,
     mmr: float = _D.mmr,
     drop_crossed: bool = True,
 ) -> pd.DataFrame:
@@ -154,7 +205,9 @@ def open_liquidation_levels(
 
     The model, every part a parameter:
 
-    * longs hold ``long_share`` of the open interest, shorts the rest (default 50/50);
+    * longs hold ``long_share`` of the open interest, shorts the rest (a fraction, or a
+      :class:`LongShare` carrying where it came from; :func:`resolve_long_share` builds one
+      from the data);
     * entries are the cohorts of :func:`entry_prices` over ``lookback`` (volume-weighted);
     * each cohort is split over ``leverage_weights`` (leverage -> weight, normalised to 1);
     * a cohort's level is :func:`liquidation_price` with maintenance margin ``mmr``.
@@ -169,8 +222,13 @@ def open_liquidation_levels(
     (within side), ``notional_usd``,
     ``kind`` = ``'estimated'``.
     """
-    if not 0 <= long_share <= 1:
-        raise UserError(f"long share must be between 0 and 1, got {long_share}")
+    basis, share = (
+        (long_share, long_share.share)
+        if isinstance(long_share, LongShare)
+        else (None, float(long_share))
+    )
+    if not 0 <= share <= 1:
+        raise UserError(f"long share must be between 0 and 1, got {share}")
     if not 0 <= mmr < 1:
         raise UserError(f"maintenance margin rate must be a fraction in [0, 1), got {mmr}")
     at = as_utc(at)
@@ -181,7 +239,7 @@ def open_liquidation_levels(
         pd.DataFrame({"leverage": lev.index, "lev_weight": lev.to_numpy()}), how="cross"
     )
     parts = []
-    for side, share in (("long", long_share), ("short", 1 - long_share)):
+    for side, side_share in (("long", share), ("short", 1 - share)):
         rows = cohorts.assign(
             side=side,
             liq_price=liquidation_price(
@@ -197,7 +255,7 @@ def open_liquidation_levels(
             rows = rows[~crossed]
         w = rows["weight"] * rows["lev_weight"]
         rows = rows.assign(weight=w / w.sum() if len(rows) else w)
-        parts.append(rows.assign(notional_usd=oi_usd * share * rows["weight"]))
+        parts.append(rows.assign(notional_usd=oi_usd * side_share * rows["weight"]))
     out = pd.concat(parts, ignore_index=True).rename(columns={"ts": "entry_ts"})
     out = out[
         ["entry_ts", "entry_price", "leverage", "side", "liq_price", "weight", "notional_usd"]
@@ -209,7 +267,7 @@ def open_liquidation_levels(
         at,
         leverage_weights,
         lookback=lookback,
-        long_share=long_share,
+        long_share=basis if basis is not None else share,
         mmr=mmr,
         drop_crossed=drop_crossed,
     )
@@ -222,18 +280,24 @@ def describe_model(
     leverage_weights: Mapping[float, float],
     *,
     lookback: pd.Timedelta | str,
-    long_share: float,
+    long_share: float | LongShare,
     mmr: float,
     drop_crossed: bool = True,
 ) -> str:
-    """One sentence stating every assumption of the estimated map, for captions."""
+    """One sentence stating every assumption of the estimated map, for captions; a
+    :class:`LongShare` long share is stated with its basis."""
     lev = _normalised_leverage(leverage_weights)
+    sides = (
+        long_share.text()
+        if isinstance(long_share, LongShare)
+        else f"longs {long_share:.0%} / shorts {1 - long_share:.0%}"
+    )
     mix = ", ".join(f"{k:g}x {v:.0%}" for k, v in lev.items())
     oi = "missing" if pd.isna(oi_usd) else f"${oi_usd / 1e6:,.1f}M"
     hours = pd.Timedelta(lookback) / pd.Timedelta("1h")
     return (
         f"Model, not observed: open interest {oi} at {as_utc(at):%Y-%m-%d %H:%M} UTC; "
-        f"longs {long_share:.0%} / shorts {1 - long_share:.0%}; leverage {mix}; "
+        f"{sides}; leverage {mix}; "
         f"entries volume-weighted over the prior {hours:g}h; "
         f"maintenance margin {mmr:.2%}"
         + ("; cohorts already crossed by price dropped." if drop_crossed else ".")

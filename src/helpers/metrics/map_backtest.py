@@ -52,7 +52,7 @@ BREAK_FRACTIONS: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05)
 """Break levels ``S`` below the day's opening price, as fractions of it."""
 
 DAY_COLUMNS = [
-    "day", "p0", "low", "high", "oi_usd", "realised_usd", "estimated_usd", "bins",
+    "day", "p0", "low", "high", "oi_usd", "long_share", "realised_usd", "estimated_usd", "bins",
     "rank_corr_map", "rank_corr_baseline", "top_share_map", "top_share_baseline",
 ]  # fmt: skip
 CALIBRATION_COLUMNS = [
@@ -246,16 +246,26 @@ def verdict(scores: Mapping[str, float | None]) -> str:
     if not wins and not losses:
         return "Too little overlap between the maps and the realised liquidations to compare."
     if not wins:
-        return (
+        text = (
             "The ESTIMATED map does no better than the naive distance baseline "
             f"({', '.join(losses)})."
         )
-    if not losses:
-        return f"The ESTIMATED map beats the naive distance baseline on {', '.join(wins)}."
-    return (
-        f"The ESTIMATED map beats the naive distance baseline on {', '.join(wins)}, "
-        f"but does no better on {', '.join(losses)}."
-    )
+    elif not losses:
+        text = f"The ESTIMATED map beats the naive distance baseline on {', '.join(wins)}."
+    else:
+        text = (
+            f"The ESTIMATED map beats the naive distance baseline on {', '.join(wins)}, "
+            f"but does no better on {', '.join(losses)}."
+        )
+    return text + _scale_note(m)
+
+
+def _scale_note(ratio: float | None) -> str:
+    """Where the map's dollars are off by more than 2x: by how much, in words."""
+    if ratio is None or not ratio > 0 or 0.5 <= ratio <= 2:
+        return ""
+    how, times = ("overstate", 1 / ratio) if ratio < 1 else ("understate", ratio)
+    return f" Its dollars {how} what was realised below crossed breaks about {times:,.0f}x."
 
 
 def typed_rows(frame: pd.DataFrame) -> pd.DataFrame:

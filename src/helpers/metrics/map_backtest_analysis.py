@@ -16,6 +16,7 @@ import pandas as pd
 from helpers.dataset import Dataset
 from helpers.metrics import clusters, liquidation_map
 from helpers.metrics.figures import rows_of_base
+from helpers.metrics.liquidation_map import LongShare
 from helpers.metrics.map_backtest import (
     BREAK_FRACTIONS,
     CALIBRATION_COLUMNS,
@@ -45,7 +46,7 @@ def backtest_map(
     base: str = _D.base,
     bin_width: float = _D.bin_width,
     leverage_weights: Mapping[float, float] | None = None,
-    long_share: float = _D.long_share,
+    long_share: float | LongShare | None = _D.long_share,
     mmr: float = _D.mmr,
     lookback: str = _D.lookback,
     break_depth: float = _D.break_depth,
@@ -56,15 +57,25 @@ def backtest_map(
 
     The price path is the reference venue's bars (:func:`clusters.reference_bars`) read from
     ``lookback`` before the window, so the first day's map has its entry history.
+    ``long_share`` None takes, for each day, the long share of the realised liquidations in
+    the ``lookback`` before it (:func:`day_long_share`): known at 00:00, nothing after it.
     """
     weights = dict(leverage_weights or _D.leverage_weights)
     hours = int(pd.Timedelta(lookback) / ds.window.step)
     history = ds.extended(hours)
     ohlcv = rows_of_base(history.ohlcv(), base)
     oi = rows_of_base(history.open_interest(), base)
+    bars = rows_of_base(history.bars(), base)
+    stated = LongShare(0.5, "") if long_share is None else long_share
     assumptions = liquidation_map.describe_model(
-        float("nan"), ds.start, weights, lookback=lookback, long_share=long_share, mmr=mmr
+        float("nan"), ds.start, weights, lookback=lookback, long_share=stated, mmr=mmr
     ).split("; ", 1)[1]
+    if long_share is None:
+        assumptions = assumptions.replace(
+            LongShare(0.5, "").text(),
+            f"long share of open interest = the long share of realised liquidations in the "
+            f"{lookback} before each day (50/50 when none)",
+        )
     model = (
         "Model, not observed: built at each day's 00:00 UTC from the open interest then; "
         + assumptions
@@ -76,7 +87,8 @@ def backtest_map(
         grid = clusters.price_grid(ref, history.window)
         for day in scored_days(ds.start, ds.end):
             row, cal = _score_day(
-                ds, grid, oi, day, base, bin_width, weights, long_share, mmr, lookback,
+                ds, grid, oi, day, base, bin_width, weights,
+                day_long_share(long_share, bars, day, lookback), mmr, lookback,
                 break_depth, top_bins, fractions,
             )  # fmt: skip
             day_rows.append(row)
@@ -89,6 +101,21 @@ def backtest_map(
     )
 
 
+def day_long_share(
+    long_share: float | LongShare | None, bars: pd.DataFrame, day: pd.Timestamp, lookback: str
+) -> LongShare:
+    """The long share of open interest a day's map assumes: ``long_share`` when given, else
+    the long fraction of the realised liquidation bars in ``[day - lookback, day)`` (50/50,
+    said so, when none)."""
+    if long_share is not None:
+        return liquidation_map.resolve_long_share(long_share, float("nan"))
+    prior = bars[(bars["ts"] >= day - pd.Timedelta(lookback)) & (bars["ts"] < day)]
+    observed = liquidation_map.observed_long_share(prior)
+    if pd.isna(observed):
+        return LongShare(liquidation_map.FALLBACK_LONG_SHARE, "assumed: none realised before")
+    return LongShare(observed, f"observed in the {lookback} before")
+
+
 def _score_day(
     ds: Dataset,
     grid: pd.DataFrame,
@@ -97,7 +124,7 @@ def _score_day(
     base: str,
     bin_width: float,
     weights: Mapping[float, float],
-    long_share: float,
+    long_share: LongShare,
     mmr: float,
     lookback: str,
     break_depth: float,
@@ -118,7 +145,7 @@ def _score_day(
         lookback=lookback, long_share=long_share, mmr=mmr,
     )  # fmt: skip
     binned = replace(ds, start=day, end=day + HORIZON, _cache={}).price_bins(base, bin_width)
-    row |= {"p0": p0, "low": low, "high": high, "oi_usd": oi_usd}
+    row |= {"p0": p0, "low": low, "high": high, "oi_usd": oi_usd, "long_share": long_share.share}
     if binned.empty:
         return row, []
     realised = realised_bins(binned)

@@ -3,7 +3,9 @@
 Input is the canonical ``market_caps`` table (:mod:`helpers.schema`): snapshots of
 (ts, coin, symbol, name, price_usd, market_cap_usd, change_24h_pct). Caps are US dollars;
 ``change_24h_pct`` is a percent (``-2.1`` means -2.1 %), and a missing change stays missing:
-it is counted separately, never as red or green, and left out of averages.
+it is counted separately, never as red or green, and left out of averages. Stablecoins
+(:data:`STABLECOINS`) are pegged, so their "change" is noise around 0: they are counted apart
+from red and green and left out of the cap-weighted change too.
 
 A live snapshot's rows share one ``ts``. Rows from CoinGecko's history (``source`` ending in
 :data:`HISTORY_SUFFIX`) carry each coin's own point time, at most :data:`HISTORY_SPREAD`
@@ -23,6 +25,25 @@ from helpers.timegrid import require_utc
 HISTORY_SUFFIX = ":history"
 HISTORY_SPREAD = pd.Timedelta(hours=2)
 """The tolerance of :mod:`helpers.sources.coingecko.history`: how old its points may be."""
+
+
+STABLECOINS: frozenset[str] = frozenset(
+    {
+        "USDT", "USDC", "DAI", "FDUSD", "USDE", "SUSDE", "USDS", "TUSD", "USDD", "PYUSD",
+        "BUSD", "USDP", "GUSD", "FRAX", "LUSD", "USD1", "RLUSD", "USDB", "USDX", "USD0",
+        "USDY", "GHO", "CRVUSD", "EURC", "EURS", "USDG", "BFUSD", "USDTB", "USYC", "BUIDL",
+    }
+)  # fmt: skip
+"""Symbols (upper case) of the stablecoins that reach a top-30 by market cap: USD pegs
+(Tether, USD Coin, Dai, First Digital USD, Ethena USDe and its staked sUSDe, Sky USDS, ...),
+tokenised US-dollar funds (BUIDL, USYC, USDY) and euro pegs (EURC, EURS). The one table
+:func:`is_stablecoin` reads; add a symbol here, nowhere else."""
+
+
+def is_stablecoin(symbols: pd.Series) -> pd.Series:
+    """Which rows are stablecoins (:data:`STABLECOINS`, by ``symbol``, case-insensitive)."""
+    upper = symbols.astype("string").str.upper()
+    return upper.isin(STABLECOINS).fillna(False).astype(bool)
 
 
 def is_history(sources: pd.Series) -> pd.Series:
@@ -72,10 +93,12 @@ def cap_of(top: pd.DataFrame, symbol: str) -> float:
 class MarketLines:
     """The lines a market note quotes about the top ``n`` coins of one snapshot.
 
-    ``red`` counts coins with change < 0, ``green`` change > 0, ``unchanged`` change == 0 and
-    ``missing_change`` coins with no 24h change. ``cap_weighted_change_pct`` is
-    sum(cap x change) / sum(cap) over the coins WITH a known change only (NaN if none);
-    ``weighted_cap_share`` is the fraction of the top-n cap those coins hold. Caps in USD.
+    ``stablecoins`` counts the :data:`STABLECOINS` among the ``n``; of the other coins,
+    ``red`` counts those with change < 0, ``green`` change > 0, ``unchanged`` change == 0
+    and ``missing_change`` those with no 24h change (the five add up to ``n``).
+    ``cap_weighted_change_pct`` is sum(cap x change) / sum(cap) over the non-stablecoins
+    WITH a known change only (NaN if none); ``weighted_cap_share`` is the fraction of the
+    top-n cap those coins hold. Caps in USD.
     """
 
     ts: pd.Timestamp | None
@@ -89,11 +112,22 @@ class MarketLines:
     missing_change: int
     cap_weighted_change_pct: float
     weighted_cap_share: float
+    stablecoins: int = 0
+
+    @property
+    def counted(self) -> int:
+        """Coins that can be red or green: the top ``n`` less stablecoins and missing changes."""
+        return self.n - self.stablecoins - self.missing_change
 
     @property
     def red_text(self) -> str:
-        """``17 of the top 20 are red`` (plus how many lack a 24h change, when any do)."""
-        text = f"{self.red} of the top {self.n} are red"
+        """``17 of the top 20 are red``, or with stablecoins ``17 of the 28 non-stablecoins
+        in the top 30 are red`` (plus how many lack a 24h change, when any do)."""
+        if self.stablecoins:
+            text = f"{self.red} of the {self.n - self.stablecoins} non-stablecoins in the top "
+            text += f"{self.n} are red"
+        else:
+            text = f"{self.red} of the top {self.n} are red"
         if self.missing_change:
             text += f" ({self.missing_change} without a 24h change)"
         return text
@@ -101,8 +135,10 @@ class MarketLines:
 
 def market_lines(top: pd.DataFrame) -> MarketLines:
     """:class:`MarketLines` of a :func:`top_by_cap` frame. BTC and ETH are found by ``symbol``
-    (case-insensitive); their cap is NaN when they are not in ``top``."""
-    change = top["change_24h_pct"].astype("float64")
+    (case-insensitive); their cap is NaN when they are not in ``top``. Stablecoins are
+    counted apart (:func:`is_stablecoin`), never as red, green or missing."""
+    stable = is_stablecoin(top["symbol"]).to_numpy()
+    change = top["change_24h_pct"].astype("float64").where(~stable)
     cap = top["market_cap_usd"].astype("float64")
     known = change.notna()
     weighted_cap = float(cap[known].sum())
@@ -117,7 +153,8 @@ def market_lines(top: pd.DataFrame) -> MarketLines:
         red=int((change < 0).sum()),
         green=int((change > 0).sum()),
         unchanged=int((change == 0).sum()),
-        missing_change=int((~known).sum()),
+        missing_change=int((~known & ~stable).sum()),
         cap_weighted_change_pct=weighted_change / weighted_cap if weighted_cap > 0 else math.nan,
         weighted_cap_share=weighted_cap / total_cap if total_cap > 0 else math.nan,
+        stablecoins=int(stable.sum()),
     )

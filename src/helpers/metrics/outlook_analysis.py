@@ -16,6 +16,7 @@ from helpers.dataset import Dataset
 from helpers.metrics.figures import num_or_none, pct_or_none, rows_of_base
 from helpers.metrics.parameters import OutlookParameters
 from helpers.present import KeyFigure
+from helpers.units import fmt_usd
 
 if TYPE_CHECKING:
     from helpers.metrics.outlook import Concentration
@@ -38,12 +39,20 @@ class OutlookResult:
     funding: pd.DataFrame
     funding_rows: pd.DataFrame
 
+    @property
+    def stress(self) -> pd.DataFrame:
+        """The flagged bars, one row each (:func:`helpers.metrics.outlook.stress_bars`)."""
+        from helpers.metrics.outlook import stress_bars
+
+        return stress_bars(self.vs_range)
+
 
 def outlook_analysis(
     ds: Dataset,
     base: str = _D.base,
     rolling_window: int = _D.rolling_window,
     rising_steps: int = _D.rising_steps,
+    stress_min_usd: float = _D.stress_min_usd,
     single_share: float = _D.single_share,
     deadband: float = _D.deadband,
 ) -> OutlookResult:
@@ -59,7 +68,9 @@ def outlook_analysis(
     else:
         grid = clusters.price_grid(clusters.reference_bars(ohlcv, window), window)
         vs_range = outlook.flag_stress_without_relief(
-            outlook.liquidations_vs_range(hourly, grid, rolling_window), rising_steps
+            outlook.liquidations_vs_range(hourly, grid, rolling_window),
+            rising_steps,
+            stress_min_usd,
         )
         later = ds.store.read(
             "open_interest", ds.start, ds.end + pd.Timedelta(hours=1), ds.exchanges, ds.symbols
@@ -83,6 +94,7 @@ def outlook_figures(r: OutlookResult) -> list[KeyFigure]:
     c = r.concentration
     flags = r.vs_range["stress_flag"] if "stress_flag" in r.vs_range else pd.Series(dtype=bool)
     flagged = int(flags.fillna(False).astype(bool).sum())
+    minimum = r.vs_range.attrs.get("min_usd")
     last_flag = (
         None if flags.empty or pd.isna(flags.iloc[-1]) else ("yes" if flags.iloc[-1] else "no")
     )
@@ -110,7 +122,10 @@ def outlook_figures(r: OutlookResult) -> list[KeyFigure]:
             "stress_flag_bars",
             flagged,
             "count",
-            "Bars flagged: longs rising, range narrowing, no recovery",
+            f"Bars flagged: rolling longs of {fmt_usd(minimum)} or more, rising, range "
+            "narrowing, no recovery"
+            if minimum is not None
+            else "Bars flagged: longs rising, range narrowing, no recovery",
             "realised",
         ),
         KeyFigure("stress_flag_last_bar", last_flag, "", "Flag on the last bar", "realised"),

@@ -69,8 +69,10 @@ class ClusterParameters:
     """Lows within this fraction of each other form one support zone."""
     leverage_weights: dict[float, float] = field(default_factory=_default_leverage)
     """ESTIMATED map: assumed leverage -> share of open interest (normalised to 1)."""
-    long_share: float = 0.5
-    """ESTIMATED map: assumed fraction of open interest held long."""
+    long_share: float | None = None
+    """ESTIMATED map: fraction of open interest held long; None takes it from the data (the
+    long share of the window's realised liquidations of ``base``,
+    :func:`helpers.metrics.liquidation_map.observed_long_share`)."""
     mmr: float = 0.005
     """ESTIMATED map: maintenance margin rate, a fraction of notional."""
     lookback: str = "72h"
@@ -89,6 +91,9 @@ class OutlookParameters:
     """Bars in the rolling liquidation and price-range sums."""
     rising_steps: int = 3
     """Consecutive rising rolling sums (with no widening range) that flag stress."""
+    stress_min_usd: float = 10_000_000.0
+    """A bar whose rolling long liquidations (US dollars over ``rolling_window`` bars, all
+    venues) are under this is never flagged as stress: a rise from $0.3M to $0.5M is noise."""
     single_share: float = 0.5
     """A venue above this fraction of the window's liquidations concentrates it."""
     deadband: float = 0.001

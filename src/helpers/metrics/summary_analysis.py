@@ -73,12 +73,11 @@ def final_thoughts(
     if ln.n:
         mood = (
             "the broad market was risk-off"
-            if ln.red > ln.n / 2 and ln.cap_weighted_change_pct < 0
+            if ln.red > ln.counted / 2 and ln.cap_weighted_change_pct < 0
             else "the broad market was not uniformly risk-off"
         )
         bullets.append(
-            f"{ln.red} of the top {ln.n} coins were red over 24 h (cap-weighted "
-            f"{ln.cap_weighted_change_pct:+.2f}%): {mood}."
+            f"{ln.red_text} over 24 h (cap-weighted {ln.cap_weighted_change_pct:+.2f}%): {mood}."
         )
     ex = clu.exposure
     if ex is not None and clu.last_price:

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from typing import cast
 
 import matplotlib.dates as mdates
-import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from helpers.plots import style
@@ -129,40 +129,86 @@ def plot_mirrored_bars(
         label="shorts liquidated (drawn below 0)",
         gid="short",
     )
-    ax.axhline(0, color="black", linewidth=0.8)
     shade_coverage(ax, table, window.interval)
     window_xlim(ax, bar_times(table), window.interval)
-    style.usd_millions_axis(ax)
-    millions = ax.yaxis.get_major_formatter()
-    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, pos: millions(abs(v), pos)))
+    style.signed_usd_axis(ax, "longs", "shorts", corner="outside")
     ax.set_ylabel("liquidated per bar ($M; shorts below 0)")
     utc_time_axis(ax)
     ax.legend(loc="upper left", fontsize="small")
     return finish_figure(fig, f"Long vs short liquidations per {window.interval} bar", window)
 
 
+DOMINANCE_MIN_TOTAL_USD = 1_000_000.0
+"""Default of ``min_total_usd`` in :func:`plot_dominance_delta`: a bar with less than $1M
+liquidated (longs + shorts, all venues) gets no dominance bar, so a quiet bar's 100 % does
+not look like a flush's."""
+
+DOMINANCE_MIN_ALPHA = 0.25
+"""Opacity of the smallest drawn dominance bar; the largest is opaque."""
+
+
+def dominance_alpha(total_usd: pd.Series, min_total_usd: float) -> np.ndarray:
+    """Opacity per dominance bar, growing with the square root of the bar's total US dollars
+    from :data:`DOMINANCE_MIN_ALPHA` (at ``min_total_usd``) to 1 (at the window's largest
+    bar), so a $0.5M bar is faint beside a $200M one."""
+    total = total_usd.to_numpy(dtype="float64")
+    if not len(total):
+        return total
+    top = float(np.nanmax(total))
+    if not top > min_total_usd:
+        return np.ones_like(total)
+    lo, hi = np.sqrt(max(min_total_usd, 0.0)), np.sqrt(top)
+    frac = np.clip((np.sqrt(total) - lo) / (hi - lo), 0.0, 1.0)
+    return DOMINANCE_MIN_ALPHA + (1 - DOMINANCE_MIN_ALPHA) * frac
+
+
 def plot_dominance_delta(
     table: pd.DataFrame,
     window: Window,
+    *,
+    min_total_usd: float = DOMINANCE_MIN_TOTAL_USD,
 ) -> Figure:
-    """Top: long dominance L/(L+S) per bar in %, drawn as bars up or down from the 50 % line
-    (no bar where it is undefined or the bar is missing). Bottom: net delta L - S per bar in
-    $M (positive: more longs liquidated)."""
+    """Top: long dominance L/(L+S) per bar in %, drawn as bars up or down from the 50 % line,
+    only for bars whose total L + S is at least ``min_total_usd`` (US dollars; default
+    :data:`DOMINANCE_MIN_TOTAL_USD`), each bar's opacity growing with its size
+    (:func:`dominance_alpha`); the legend states both. No bar where dominance is undefined or
+    the bar is missing. Bottom: net delta L - S per bar in US dollars on a signed axis (more
+    longs up, more shorts down, both labelled as positive amounts)."""
     fig, (top, bottom) = new_figure(2, height=6.5)
     width = bar_width(window.interval)
     defined = table[table["long_dominance"].notna()]
-    dominance = defined["long_dominance"]
+    small = defined["total_usd"] < min_total_usd
+    shown = defined[~small]
+    dominance = shown["long_dominance"]
+    colors = np.where(dominance >= 0.5, style.LONG_COLOR, style.SHORT_COLOR)
+    alphas = dominance_alpha(shown["total_usd"], min_total_usd)
+    rgba = [to_rgba(c, a) for c, a in zip(colors, alphas, strict=True)]
     top.bar(
-        date_numbers(bar_times(defined)),
+        date_numbers(bar_times(shown)),
         dominance - 0.5,
         width * 0.9,
         bottom=0.5,
         align="edge",
-        color=np.where(dominance >= 0.5, style.LONG_COLOR, style.SHORT_COLOR),
-        label="long share of liquidated USD",
+        color=rgba,
+        label=(
+            "long share of liquidated USD (darker = larger bar; "
+            f"bars under {style.usd_short(min_total_usd)} not drawn)"
+        ),
         gid="dominance",
     )
     top.axhline(0.5, color="black", linewidth=0.8, linestyle="--", label="50 % (balanced)")
+    if small.any():
+        top.text(
+            0.995,
+            0.02,
+            f"{int(small.sum())} bars under {style.usd_short(min_total_usd)} liquidated: no bar",
+            transform=top.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize="small",
+            color="dimgrey",
+            gid="dominance_masked",
+        )
     top.set_ylim(0, 1)
     style.percent_axis(top)
     top.set_ylabel("long dominance L/(L+S) (%)")
@@ -172,14 +218,13 @@ def plot_dominance_delta(
     bottom.bar(
         date_numbers(bar_times(seen)), net, width * 0.9, align="edge", color=colors, gid="net"
     )
-    bottom.axhline(0, color="black", linewidth=0.8)
-    style.usd_millions_axis(bottom)
+    style.signed_usd_axis(bottom, "more longs liquidated", "more shorts liquidated")
     bottom.set_ylabel("net delta L - S per bar ($M)")
     for ax in (top, bottom):
         shade_coverage(ax, table, window.interval)
         window_xlim(ax, bar_times(table), window.interval)
     utc_time_axis(bottom)
-    top.legend(loc="upper left", fontsize="small")
+    top.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize="small", frameon=False)
     return finish_figure(fig, f"Long dominance and net delta per {window.interval} bar", window)
 
 

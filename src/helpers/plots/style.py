@@ -257,17 +257,60 @@ def usd_short(value: float) -> str:
     return f"${v:,.0f}"
 
 
-def signed_usd_axis(ax: Axes, up: str = "longs", down: str = "shorts", axis: str = "y") -> None:
+def _nice_below(x: float) -> float:
+    """The largest 1, 2, 2.5 or 5 x 10^k not above ``x`` (``x`` > 0)."""
+    import math
+
+    power = 10.0 ** math.floor(math.log10(x))
+    return max(m * power for m in (1.0, 2.0, 2.5, 5.0) if m * power <= x)
+
+
+class SignedLocator(mticker.MaxNLocator):
+    """Ticks of a signed money axis: matplotlib's nice ticks, plus one nice tick on a side
+    that would otherwise have none (shorts reaching -$40M under ticks every $50M), so both
+    sides always carry a labelled amount. A side shorter than :attr:`MIN_SIDE` of the span
+    gets no extra tick (its label would sit on the "$0")."""
+
+    MIN_SIDE = 0.06
+
+    def __init__(self) -> None:
+        super().__init__(nbins="auto", steps=[1, 2, 2.5, 5, 10])
+
+    def tick_values(self, vmin: float, vmax: float) -> list[float]:
+        ticks = [float(t) for t in super().tick_values(vmin, vmax)]
+        lo, hi = min(vmin, vmax), max(vmin, vmax)
+        span = hi - lo
+        if span <= 0:
+            return ticks
+        for side, reach in ((-1.0, -lo), (1.0, hi)):
+            seen = any(0 < side * t <= reach for t in ticks)
+            if not seen and reach > self.MIN_SIDE * span:
+                ticks.append(side * _nice_below(reach * 0.9))
+        return sorted(ticks)
+
+
+def signed_usd_axis(
+    ax: Axes,
+    up: str = "longs",
+    down: str = "shorts",
+    axis: str = "y",
+    corner: str = "left",
+) -> None:
     """A money axis with one side above 0 and the other below: ticks as positive US dollars
-    on both sides (``$50M`` above and below, never ``-50M``, :func:`usd_short`), a black
-    zero line, and ``up`` / ``down`` written inside the axes at the top and bottom."""
-    fmt = mticker.FuncFormatter(lambda v, _pos: usd_short(v))
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    on both sides (``$50M`` above and below, never ``-50M``, :func:`usd_short`), at least one
+    labelled tick on each side (:class:`SignedLocator`), a black zero line, and ``up`` /
+    ``down`` written at the top and bottom: inside the axes in the ``corner`` (``left`` or
+    ``right``) a legend does not take, or ``outside`` beside the right edge, where no mark
+    of the data can cover them."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(SignedLocator())
+    target.set_major_formatter(mticker.FuncFormatter(lambda v, _pos: usd_short(v)))
     ax.axhline(0, color="black", linewidth=0.8)
+    x, ha = {"left": (0.005, "left"), "right": (0.995, "right"), "outside": (1.005, "left")}[corner]
     for y, va, text, gid in ((0.98, "top", f"\u25b2 {up}", "side_up"),
                              (0.02, "bottom", f"\u25bc {down}", "side_down")):  # fmt: skip
-        ax.text(0.005, y, text, transform=ax.transAxes, fontsize="small", color="dimgrey",
-                ha="left", va=va, gid=gid)  # fmt: skip
+        ax.text(x, y, text, transform=ax.transAxes, fontsize="small", color="dimgrey",
+                ha=ha, va=va, gid=gid)  # fmt: skip
 
 
 def long_short_legend(fig: Figure) -> None:

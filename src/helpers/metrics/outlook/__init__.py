@@ -36,7 +36,11 @@ from helpers.metrics.outlook.liquidations import (
     total_liquidations,
 )
 from helpers.metrics.outlook.regimes import REGIMES, classify_oi_price, oi_price_regimes
-from helpers.metrics.outlook.stress import flag_stress_without_relief, liquidations_vs_range
+from helpers.metrics.outlook.stress import (
+    flag_stress_without_relief,
+    liquidations_vs_range,
+    stress_bars,
+)
 
 __all__ = [
     "HOURS_PER_YEAR",
@@ -55,5 +59,6 @@ __all__ = [
     "liquidations_to_oi",
     "liquidations_vs_range",
     "oi_price_regimes",
+    "stress_bars",
     "total_liquidations",
 ]

@@ -55,10 +55,16 @@ def _nullable(values: pd.Series, known: pd.Series) -> pd.Series:
     return values.astype("boolean").mask(~known)
 
 
-def flag_stress_without_relief(frame: pd.DataFrame, k: int = _D.rising_steps) -> pd.DataFrame:
+def flag_stress_without_relief(
+    frame: pd.DataFrame, k: int = _D.rising_steps, min_usd: float = _D.stress_min_usd
+) -> pd.DataFrame:
     """Flag bars where long liquidations keep rising while the range narrows without recovery.
 
-    On :func:`liquidations_vs_range` output, three tests at each bar t:
+    On :func:`liquidations_vs_range` output, four tests at each bar t:
+
+    * ``large_enough``: ``long_usd_roll[t] >= min_usd`` (US dollars; default
+      :attr:`~helpers.metrics.parameters.OutlookParameters.stress_min_usd`), so a quiet
+      stretch whose longs creep up from a few hundred thousand dollars is never flagged;
 
     * ``longs_rising``: ``long_usd_roll`` rose at each of the last ``k`` steps
       (``roll[t] > roll[t-1] > ... > roll[t-k]``);
@@ -66,10 +72,13 @@ def flag_stress_without_relief(frame: pd.DataFrame, k: int = _D.rising_steps) ->
     * ``no_recovery``: ``close[t] < window_open[t]`` (price below where the window started).
 
     ``stress_flag`` is their AND. Each column is a nullable boolean, NA where an input is
-    missing, so a gap never reads as "no stress".
+    missing, so a gap never reads as "no stress" (but a bar known to be under ``min_usd`` is
+    decided: not flagged).
     """
     if k < 1:
         raise UserError(f"k must be at least 1 step, got {k}")
+    if not min_usd >= 0:
+        raise UserError(f"minimum stress size must be a non-negative USD amount, got {min_usd}")
     roll = frame["long_usd_roll"]
     steps = roll.diff()
     known_steps = steps.notna().astype("float64").rolling(k, min_periods=k).sum() == k
@@ -78,10 +87,40 @@ def flag_stress_without_relief(frame: pd.DataFrame, k: int = _D.rising_steps) ->
     narrowing = frame["range_frac"] < prior_range
     no_recovery = frame["close"] < frame["window_open"]
     out = frame.assign(
+        large_enough=_nullable(roll >= min_usd, roll.notna()),
         longs_rising=_nullable(rising, known_steps),
         range_narrowing=_nullable(narrowing, frame["range_frac"].notna() & prior_range.notna()),
         no_recovery=_nullable(no_recovery, frame["close"].notna() & frame["window_open"].notna()),
     )
-    out["stress_flag"] = out["longs_rising"] & out["range_narrowing"] & out["no_recovery"]
-    out.attrs = {**frame.attrs, "k": k}
+    out["stress_flag"] = (
+        out["large_enough"] & out["longs_rising"] & out["range_narrowing"] & out["no_recovery"]
+    )
+    out.attrs = {**frame.attrs, "k": k, "min_usd": float(min_usd)}
     return out
+
+
+STRESS_TABLE_COLUMNS = (
+    "ts",
+    "long_usd",
+    "short_usd",
+    "long_usd_roll",
+    "range_frac",
+    "close",
+    "window_open",
+    "drawdown_frac",
+)
+
+
+def stress_bars(flagged: pd.DataFrame) -> pd.DataFrame:
+    """The bars :func:`flag_stress_without_relief` flagged, oldest first, one row each:
+    ``ts`` (bar open, UTC), the bar's ``long_usd`` / ``short_usd`` and the rolling
+    ``long_usd_roll`` (US dollars), ``range_frac`` (fraction of close), ``close`` and
+    ``window_open`` (quote currency) and ``drawdown_frac = close / window_open - 1`` (a
+    negative fraction: how far price is below where the rolling window started). Empty
+    (same columns) when nothing is flagged or the frame has no flag."""
+    if "stress_flag" not in flagged:
+        return pd.DataFrame(columns=list(STRESS_TABLE_COLUMNS))
+    rows = flagged[flagged["stress_flag"].fillna(False).astype(bool)]
+    rows = rows.assign(drawdown_frac=rows["close"] / rows["window_open"] - 1)
+    present = [c for c in STRESS_TABLE_COLUMNS if c in rows]
+    return rows[present].sort_values("ts", kind="stable").reset_index(drop=True)

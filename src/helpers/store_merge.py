@@ -1,0 +1,99 @@
+"""Row merging for the store: canonical dtypes and the key-wise merge of new rows into
+stored ones (the newest write wins, a missing value never replaces a stored one).
+
+These are pure functions on pandas frames; :mod:`helpers.store` and
+:mod:`helpers.compaction` decide which rows meet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from helpers import schema
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A partition after a merge: its rows, and what the merge did to the stored ones."""
+
+    rows: pd.DataFrame
+    new: int
+    changed: int
+    kept_missing: int
+
+
+def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with exactly the table's columns, in order, in canonical dtypes."""
+    t = schema.table(name)
+    out = {}
+    for col, dtype in t.columns.items():
+        s = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index)
+        if dtype.startswith("datetime64"):
+            s = pd.to_datetime(s, utc=True).astype(pd.api.types.pandas_dtype(dtype))
+        else:
+            s = s.astype(pd.api.types.pandas_dtype(dtype))
+        out[col] = s
+    return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def merge_rows(t: schema.Table, old: pd.DataFrame, new: pd.DataFrame) -> Merged:
+    """``old`` (stored rows) merged with ``new`` on the table's key: of several rows of
+    ``new`` with one key the last is taken; where its key is stored, each column it gives
+    replaces the stored value and each it leaves missing (NaN, NA, NaT) keeps the stored
+    one. Both frames are in canonical form (:func:`conform`); the result is sorted by
+    ``ts`` and key."""
+    new = new.drop_duplicates(list(t.key), keep="last")
+    both = pd.concat([old, new], ignore_index=True)
+    repeat = both.duplicated(keep="first").to_numpy()
+    stored = int((~repeat[: len(old)]).sum())
+    both = both[~repeat].reset_index(drop=True)
+    if both.duplicated(list(t.key), keep=False).any():
+        return _coalesce(t, both, stored)
+    return Merged(sort_rows(t, both), len(both) - stored, 0, 0)
+
+
+def coalesce_newest(t: schema.Table, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per key of ``frames`` (oldest first, canonical form): the newest frame's row,
+    with each cell it leaves missing taken from the newest older frame that has it (the
+    rule of :func:`merge_rows`, applied across a partition's files). Sorted by ``ts`` and key."""
+    both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    key = list(t.key)
+    dup = both.duplicated(key, keep=False).to_numpy()
+    if not dup.any():
+        return sort_rows(t, both)
+    values = [c for c in t.column_names if c not in t.key]
+    many = both[dup]
+    merged = many.groupby(key, sort=False, dropna=False)[values].last().reset_index()
+    return sort_rows(t, pd.concat([both[~dup], merged[t.column_names]], ignore_index=True))
+
+
+def _coalesce(t: schema.Table, both: pd.DataFrame, stored: int) -> Merged:
+    """:func:`merge_rows` for rows of which some share a key: ``both[:stored]`` are stored,
+    the rest new, none a repeat of an earlier row."""
+    key = list(t.key)
+    values = [c for c in t.column_names if c not in t.key]
+    gid = both.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    groups = int(gid.max()) + 1
+    has_old, has_new = np.zeros(groups, dtype=bool), np.zeros(groups, dtype=bool)
+    has_old[gid[:stored]] = True
+    has_new[gid[stored:]] = True
+    newest = np.zeros(groups, dtype=np.int64)
+    np.maximum.at(newest, gid, np.arange(len(both)))
+    coalesced = both[values].groupby(gid, sort=True).last().reset_index(drop=True)
+    rows = pd.concat([both[key].iloc[newest].reset_index(drop=True), coalesced], axis=1)
+    rows = rows[t.column_names]
+    revised = has_old & has_new
+    gone = both[values].iloc[newest].isna().to_numpy() & coalesced.notna().to_numpy()
+    old = both.iloc[:stored]
+    same = pd.concat([old, rows[revised]], ignore_index=True).duplicated(keep="first")
+    changed = int((~same.to_numpy()[stored:]).sum())
+    return Merged(sort_rows(t, rows), int((~has_old).sum()), changed, int(gone[revised].sum()))
+
+
+def sort_rows(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` sorted by ``ts`` then the rest of the table's key (stable)."""
+    order = ["ts", *[k for k in t.key if k != "ts"]]
+    return rows.sort_values(order, kind="stable").reset_index(drop=True)
