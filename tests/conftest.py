@@ -1,14 +1,17 @@
-"""Shared fixtures: a simulated store built once per test session."""
+"""Shared fixtures: a simulated store and its demo report built once per test session, and
+an offline browser."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from browser import OfflinePage, open_offline_page
+from report_run import render_article_report
 
 from helpers.sources.demo import ARTICLE, DemoMarket, simulate
 from helpers.store import Store
@@ -33,46 +36,36 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory, article_market: DemoMar
     return store
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@dataclass
-class OfflinePage:
-    """A headless Chromium page that may load only file: and data: URLs; ``blocked`` lists
-    every other request it refused."""
-
-    page: Any
-    blocked: list[str]
-
-
 @pytest.fixture
 def offline_page() -> Iterator[OfflinePage]:
     """A real browser (Debian chromium via Playwright) cut off from the network; skipped
     when chromium or playwright is absent."""
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    blocked: list[str] = []
+    with open_offline_page() as page:
+        yield page
 
-    def only_local(route: Any) -> None:
-        if route.request.url.startswith(("file:", "data:")):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
 
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )  # fmt: skip
-        try:
-            page = browser.new_page()
-            page.route("**/*", only_local)
-            yield OfflinePage(page, blocked)
-        finally:
-            browser.close()
+@pytest.fixture(scope="session")
+def article_report(demo_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo report (``params/article.yaml`` on a copy of :func:`demo_store`) rendered by
+    the real ``report`` command, once per test run: the day folder of its pages. Read-only.
+
+    Under pytest-xdist the workers share one render (the first to take the lock renders,
+    the others wait and read it), so a second test file using it costs no second render."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above every worker's own
+    root = shared / "article-report"
+    root.mkdir(exist_ok=True)
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = root / "exit-code"
+        if not done.exists():
+            data = root / "raw"
+            shutil.copytree(demo_store.root, data)
+            code = render_article_report(data, root / "reports")
+            done.write_text(str(code))
+    assert done.read_text() == "0", "the demo report failed to render"
+    return root / "reports" / "2025-11-16"
 
 
 @pytest.fixture

@@ -33,15 +33,20 @@ def apply_style() -> None:
     """The project's matplotlib defaults (call once per notebook).
 
     In a notebook it also switches on inline figures, so a :class:`Figure` returned by a
-    plot function is shown as an embedded PNG. Text is never parsed as mathtext: a coin or
-    venue name holding ``$...$`` is drawn as it is, never typeset or failing the figure.
+    plot function is shown as an embedded PNG at twice ``figure.dpi``, drawn at its 1x size
+    and with alt text naming what it shows (:func:`helpers.plots.inline.use_crisp_figures`).
+    Text is never parsed as mathtext: a coin or venue name holding ``$...$`` is drawn as it
+    is, never typeset or failing the figure.
     """
     import seaborn as sns
     from IPython import get_ipython
 
     shell = get_ipython()
     if shell is not None:
+        from helpers.plots.inline import use_crisp_figures
+
         shell.run_line_magic("matplotlib", "inline")
+        use_crisp_figures(shell)
 
     sns.set_theme(style="whitegrid", context="notebook")
     plt.rcParams.update(
