@@ -28,6 +28,7 @@ here, never in the test suite.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -50,9 +51,11 @@ ENGINES = {
     "polars": "polars (lazy)",
     "project": "project (duckdb)",
     "dask": "project (dask)",
+    "cluster": "dask LocalCluster",
 }
 BASELINES = ("duckdb", "polars")
-PACKAGES = ("pandas", "pyarrow", "numpy", "duckdb", "polars", "dask")
+PACKAGES = ("pandas", "pyarrow", "numpy", "duckdb", "polars", "dask", "distributed")
+CLUSTER_WORKERS = 2
 
 
 # ---- engines (run inside a child process) ------------------------------------------------
@@ -142,12 +145,36 @@ def run_dask(data_dir: Path):
     return compute
 
 
+def run_cluster(data_dir: Path):
+    """bars_with_dask on a ``distributed.LocalCluster`` of worker processes (one thread
+    each). Starting the cluster is outside the timing, like the imports; its memory is
+    the sum over the child and its workers (see :func:`_tree_rss_sampler`)."""
+    import distributed
+
+    from helpers.distributed import bars_with_dask
+
+    cluster = distributed.LocalCluster(
+        n_workers=CLUSTER_WORKERS, processes=True, threads_per_worker=1, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+
+    def compute():
+        try:
+            return _by_venue(bars_with_dask(data_dir, "1h"))
+        finally:
+            client.close()
+            cluster.close()
+
+    return compute
+
+
 RUNNERS = {
     "pandas": run_pandas,
     "duckdb": run_duckdb,
     "polars": run_polars,
     "project": run_project,
     "dask": run_dask,
+    "cluster": run_cluster,
 }
 
 
@@ -169,11 +196,43 @@ def canonical(df):
 
 def child_engine(engine: str, data_dir: Path, result: Path) -> None:
     compute = RUNNERS[engine](data_dir)
+    peak_tree = _tree_rss_sampler() if engine == "cluster" else (lambda: 0)
     t0 = time.perf_counter()
     out = compute()
     seconds = time.perf_counter() - t0
     canonical(out).to_parquet(result)
-    print(json.dumps({"seconds": seconds, "vmhwm_kb": _vmhwm_kb()}))
+    report = {"seconds": seconds, "vmhwm_kb": _vmhwm_kb(), "tree_kb": peak_tree()}
+    print(json.dumps(report))
+
+
+def _tree_rss_sampler():
+    """Start sampling, every 20 ms, the resident memory of this process plus its child
+    processes (a LocalCluster's workers); returns a function that stops and gives the
+    peak sum in KB. ``ru_maxrss`` would count only the largest single process."""
+    import threading
+
+    import psutil
+
+    me, peak, stop = psutil.Process(), [0], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+            peak[0] = max(peak[0], total // 1024)
+            stop.wait(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+
+    def finish() -> int:
+        stop.set()
+        thread.join()
+        return peak[0]
+
+    return finish
 
 
 def child_generate(data_dir: Path, events: int) -> None:
@@ -252,7 +311,9 @@ def measure(engines: list[str], data_dir: Path, runs: int, work: Path) -> dict[s
                 sys.exit(f"{ENGINES[e]} failed (exit {status}); see the error above")
             report = json.loads(out.read_text().strip().splitlines()[-1])
             stats[e]["seconds"].append(report["seconds"])
-            stats[e]["peak_mb"] = max(stats[e]["peak_mb"], rss_kb / 1024)
+            # a cluster's workers are separate processes: count their sum, not the largest
+            peak_kb = max(rss_kb, report.get("tree_kb", 0))
+            stats[e]["peak_mb"] = max(stats[e]["peak_mb"], peak_kb / 1024)
             if rss_kb > 1.1 * report["vmhwm_kb"]:
                 print(
                     f"  note: {ENGINES[e]} ru_maxrss {rss_kb / 1024:.0f} MB exceeds its own "
