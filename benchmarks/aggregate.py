@@ -242,7 +242,8 @@ def child_generate(data_dir: Path, events: int) -> None:
     t0 = time.perf_counter()
     n = generate(data_dir, events)
     print(
-        f"SIMULATED store (benchmarks/generate.py): {n:,} events in {time.perf_counter() - t0:.0f} s"
+        f"SIMULATED store (benchmarks/generate.py): {n:,} events "
+        f"in {time.perf_counter() - t0:.0f} s"
     )
 
 
@@ -448,7 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"hourly long/short USD by venue over {n_events:,} SIMULATED events "
-        f"(benchmarks/generate.py, seed 7, random time order in each file); all engines agree on {venue_hours:,} venue-hours to {REL_TOL:g} relative "
+        f"(benchmarks/generate.py, seed 7, random time order in each file); "
+        f"all engines agree on {venue_hours:,} venue-hours to {REL_TOL:g} relative "
         f"(long ${long_usd:,.0f}, short ${short_usd:,.0f})"
     )
     print(f"time vs best = seconds / best of {', '.join(ENGINES[e] for e in BASELINES)}")
