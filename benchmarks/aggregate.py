@@ -147,23 +147,31 @@ def run_dask(data_dir: Path):
 
 def run_cluster(data_dir: Path):
     """bars_with_dask on a ``distributed.LocalCluster`` of worker processes (one thread
-    each). Starting the cluster is outside the timing, like the imports; its memory is
-    the sum over the child and its workers (see :func:`_tree_rss_sampler`)."""
+    each), or on the running cluster ``DASK_SCHEDULER_ADDRESS`` names (``tcp://host:8786``;
+    the store must then be readable by every worker). Starting the cluster is outside the
+    timing, like the imports; its memory is the sum over the child and its workers (see
+    :func:`_tree_rss_sampler`; with a remote cluster only this process is counted)."""
     import distributed
 
     from helpers.distributed import bars_with_dask
 
-    cluster = distributed.LocalCluster(
-        n_workers=CLUSTER_WORKERS, processes=True, threads_per_worker=1, dashboard_address=None
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")  # a running cluster instead
+    cluster = (
+        None
+        if address
+        else distributed.LocalCluster(
+            n_workers=CLUSTER_WORKERS, processes=True, threads_per_worker=1, dashboard_address=None
+        )
     )
-    client = distributed.Client(cluster)
+    client = distributed.Client(address or cluster)
 
     def compute():
         try:
             return _by_venue(bars_with_dask(data_dir, "1h"))
         finally:
             client.close()
-            cluster.close()
+            if cluster is not None:
+                cluster.close()
 
     return compute
 
