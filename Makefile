@@ -47,9 +47,10 @@ strip: setup  # notebooks are committed without outputs
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
+# 1M and 20M events by default; `make bench ARGS=--with-100m` (or BENCH_100M=1) adds 100M.
 bench: setup
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
-	$(PY) benchmarks/aggregate.py $(ARGS)
+	$(PY) benchmarks/run.py $(if $(BENCH_100M),--with-100m) $(ARGS)
 
 clean-reports:
 	rm -rf reports/[0-9]* reports/index.html

@@ -102,7 +102,11 @@ def observed_bars(
         long_count=is_long.astype("int64"),
         short_count=(~is_long).astype("int64"),
     )
-    sums = ddf.groupby(["ts", *SERIES_KEYS], observed=True, dropna=False)[SUMS].sum()
+    # split_out=1: a tree reduction into one frame. The result is one row per bar (small),
+    # and Dask's default for five group keys, a hash shuffle across workers, took 3x the
+    # time on the benchmark's 224-file store (15 s against 5 s at 1M events, threads).
+    groups = ddf.groupby(["ts", *SERIES_KEYS], observed=True, dropna=False)
+    sums = groups[SUMS].sum(split_out=1)
     out = sums.compute(scheduler=scheduler).reset_index()
     return out.astype({k: "string" for k in SERIES_KEYS})
 
