@@ -64,7 +64,7 @@ def _spikes(times: list[pd.Timestamp], longs: list[float]) -> pd.DataFrame:
 
 
 WORST = (h(0), 95e6, 3.5e6)
-WORST_TEXT = "worst hour 2025-11-10 00:00 UTC: longs $95.0M, shorts $3.5M"
+WORST_TEXT = "worst hour 2025-11-10 00:00 UTC: longs $95.0M, shorts $3.50M"
 
 
 def test_the_imbalance_chart_marks_the_worst_hour_and_the_spikes_with_their_figures(table):

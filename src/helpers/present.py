@@ -113,6 +113,8 @@ def format_value(value: Value, unit: str) -> str:
         return f"{'-' if value < 0 else ''}infinite"
     if unit.upper() in ("USD", "$"):
         return fmt_usd_sig(value)
+    if unit == "price":
+        return f"${value:,.0f}" if abs(value) >= 1000 else f"${value:,.4g}"
     if unit == "%":
         return f"{value:,.1f}%"
     if unit == "fraction":

@@ -150,7 +150,7 @@ def cluster_figures(r: ClusterResult) -> list[KeyFigure]:
     return [
         KeyFigure("base", r.base, "", "Asset analysed", "info"),
         KeyFigure(
-            "last_price", r.last_price, "USD", f"Last price ({r.reference_name})", "realised"
+            "last_price", r.last_price, "price", f"Last price ({r.reference_name})", "realised"
         ),
         KeyFigure(
             "realised_long_usd",
@@ -162,7 +162,7 @@ def cluster_figures(r: ClusterResult) -> list[KeyFigure]:
         KeyFigure(
             "largest_cluster_price",
             None if biggest is None else float(biggest["bin_mid"]),
-            "USD",
+            "price",
             "Largest realised cluster, bin mid price",
             "realised",
         ),
@@ -183,7 +183,7 @@ def cluster_figures(r: ClusterResult) -> list[KeyFigure]:
         KeyFigure(
             "nearest_support_below",
             None if ex is None else float(ex.level),
-            "USD",
+            "price",
             "Nearest support below the last price",
             "realised",
         ),

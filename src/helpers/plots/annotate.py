@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from helpers.plots import style
 from helpers.timegrid import Window
+from helpers.units import fmt_usd_sig
 
 WORST_COLOR = "black"
 SPIKE_COLOR = "#6a3d9a"
@@ -41,10 +42,11 @@ def _x(ts: pd.Timestamp, window: Window, at_open: bool = False) -> float:
 
 
 def worst_label(ts: pd.Timestamp, long_usd: float, short_usd: float, interval: str) -> str:
-    """``worst hour 2025-11-13 14:00 UTC: longs $223.2M, shorts $0``."""
+    """``worst hour 2025-11-13 14:00 UTC: longs $242.7M, shorts $3.82M``: the digits of the
+    key figures (:func:`helpers.units.fmt_usd_sig`), so chart and table agree."""
     return (
         f"worst {bar_word(interval)} {pd.Timestamp(ts):%Y-%m-%d %H:%M} UTC: "
-        f"longs {style.fmt_usd(long_usd)}, shorts {style.fmt_usd(short_usd)}"
+        f"longs {fmt_usd_sig(long_usd)}, shorts {fmt_usd_sig(short_usd)}"
     )
 
 
