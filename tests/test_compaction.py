@@ -195,14 +195,18 @@ def test_more_than_max_parts_or_a_finished_day_compacts(tmp_path):
         store.write("liquidations", batch)
         counts = [len(p.live) for p in store.partitions("liquidations")]
         assert counts == [[1, 2, 3, 1][i]]
-    # an exchange's first write of a new day compacts its finished days
+    # an exchange's first write of the current day compacts its finished days; a first write
+    # into another past day (a historical import) leaves them: it compacts only its own day
     parts = Store(tmp_path / "s2", auto_compact=False)
     parts.write("liquidations", _events([1]))
     parts.write("liquidations", _events([3]))
     assert len(parts.files("liquidations")) == 2
     Store(parts.root).write("liquidations", _events([5]).assign(ts=DAY + pd.Timedelta(days=1)))
-    assert [Path(f).name for f in parts.files("liquidations")] == [PART_FILE, PART_FILE]
-    assert len(parts.read("liquidations")) == 3
+    assert sorted(Path(f).name for f in parts.files("liquidations"))[:2] != [PART_FILE] * 2
+    assert len(parts.files("liquidations")) == 3
+    Store(parts.root).write("liquidations", _events([7]).assign(ts=today + pd.Timedelta(hours=1)))
+    assert [Path(f).name for f in parts.files("liquidations")] == [PART_FILE] * 3
+    assert len(parts.read("liquidations")) == 4
 
 
 def _compact(root: Path, pause: str | None) -> subprocess.Popen[str]:

@@ -10,7 +10,8 @@ stored one). It runs
 * automatically, inside the write, when a partition would hold more than
   :data:`MAX_PARTS` write parts, or when the partition's day is over (its UTC date is before
   today), so finished days and historical imports stay one file each;
-* for a finished day of an exchange when that exchange's first write of a new day arrives;
+* for a finished day of an exchange when that exchange's first write of the current UTC day
+  arrives (a first write into another past day leaves its siblings alone);
 * on demand: ``python -m helpers compact [--data-dir D] [--table T]``.
 
 The commit is kill-safe at every point (SIGKILL included): the new file is written to a
@@ -176,10 +177,12 @@ def compact_folders(t: schema.Table, folders: list[Path], finished_only: bool) -
     ``finished_only``); the caller holds the table's lock."""
     done = files = rows = 0
     for folder in folders:
-        part = local_partition(folder, writing=True)
-        values = partition_values(t, folder)
-        if not part.parts or (finished_only and not day_over(values)):
+        if not local_partition(folder).parts:  # file names only: no footer read
             continue
+        values = partition_values(t, folder)
+        if finished_only and not day_over(values):
+            continue
+        part = local_partition(folder, writing=True)
         files += len(part.live) + len(part.covered_parts)
         rows += len(merge_partition(t, part, values).rows)
         done += 1

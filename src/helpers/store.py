@@ -253,7 +253,10 @@ class Store:
             merged = merge_rows(t, new.iloc[:0], new)
             keep = [c for c in t.column_names if c not in t.partition_by]
             compaction.write_compacted(folder / PART_FILE, merged.rows[keep], part.last_seq)
-            if self.auto_compact:  # an exchange's first write of a day closes its last days
+            if self.auto_compact and not compaction.day_over(values):
+                # an exchange's first write of a new day closes its last days; a write into a
+                # day that is over compacts at once, so a historical import (one new past day
+                # after another) has nothing to close and must not rescan every sibling
                 siblings = [f for f in folder.parent.glob("*=*") if f != folder and f.is_dir()]
                 compaction.compact_folders(t, siblings, finished_only=True)
             return merged
