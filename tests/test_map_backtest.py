@@ -16,6 +16,7 @@ import pytest
 from helpers.dataset import Dataset
 from helpers.metrics import liquidation_map
 from helpers.metrics.map_backtest import (
+    day_scores,
     distance_baseline,
     rank_correlation,
     top_share,
@@ -302,7 +303,7 @@ def test_cli_prints_scores_and_writes_json(demo_store: Store, tmp_path: Path) ->
     assert done.stdout.startswith("SIMULATED data. ESTIMATED BTC liquidation map")
     saved = json.loads(out.read_text())
     ds = Dataset.open(str(demo_store.root), START, END)
-    assert saved["scores"] == pytest.approx(backtest_map(ds).scores)
+    assert saved["scores"] == pytest.approx(backtest_map(ds, bin_width=saved["bin_width"]).scores)
     assert saved["days"][0]["p0"] is None  # the first day has no price history: null, not 0
     assert saved["simulated"] is True
 
@@ -319,3 +320,24 @@ def test_cli_bad_input_is_one_line(demo_store: Store, args: list[str], message: 
     done = _cli(*base, *args)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and message in done.stderr
+
+
+def test_a_cheap_coin_gets_bins_that_fit_its_price(demo_store: Store, tmp_path: Path) -> None:
+    """SOL at ~$150 on the default $250 BTC bins would sit in one bin: every score trivial.
+    With no bin width the CLI picks one from the window's price range."""
+    out = tmp_path / "sol.json"
+    args = ["--start", START, "--end", END, "--base", "SOL", "--json", str(out)]
+    done = _cli("--data-dir", str(demo_store.root), *args)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(out.read_text())
+    assert 0 < saved["bin_width"] <= 5
+    assert saved["scores"]["rank_corr_map"] is not None
+    assert f"${saved['bin_width']:,.6g} price bins" in done.stdout
+
+
+def test_a_traded_range_no_wider_than_the_top_bins_has_no_top_share() -> None:
+    est = pd.DataFrame({"long_usd": [5.0, 1.0], "short_usd": [0.0, 2.0]}, index=[10, 11])
+    est = est.assign(total_usd=est["long_usd"] + est["short_usd"])
+    real = est * 0.5
+    scores = day_scores(est, est, real, np.arange(10, 12), top=5)
+    assert np.isnan(scores["top_share_map"]) and np.isnan(scores["top_share_baseline"])

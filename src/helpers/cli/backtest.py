@@ -21,7 +21,13 @@ _D = ClusterParameters()
 def add_backtest_arguments(p: argparse.ArgumentParser) -> None:
     o.add_window(p, start_required=True, end_required=True)
     p.add_argument("--base", default=_D.base, help=f"base asset (default {_D.base})")
-    p.add_argument("--bin-width", type=float, default=_D.bin_width, help="price bin, USD")
+    p.add_argument(
+        "--bin-width",
+        type=float,
+        default=None,
+        help="price bin, USD (default: a round width giving about 40 bins over the window's "
+        "price range)",
+    )
     p.add_argument("--interval", default="1h", choices=list(INTERVAL_SECONDS))
     p.add_argument("--exchanges", help="ccxt exchange ids, comma-separated (default: all)")
     p.add_argument("--json", type=Path, help="also write the scores and per-day rows here")
@@ -57,7 +63,8 @@ def render_text(r: BacktestResult, simulated: bool = False) -> str:
     scores = ", ".join(f"{k} {'—' if v is None else f'{v:,.3g}'}" for k, v in r.scores.items())
     return (
         f"{mark}ESTIMATED {r.base} liquidation map scored against REALISED liquidations of the "
-        f"next 24 h\n{body}\nscores: {scores}\n{r.verdict}\n{r.model}"
+        f"next 24 h, ${r.bin_width:,.6g} price bins\n{body}\nscores: {scores}\n"
+        f"{r.verdict}\n{r.model}"
     )
 
 
@@ -66,6 +73,7 @@ def as_json(r: BacktestResult, simulated: bool) -> dict[str, object]:
     days = r.days.astype({"day": "string"}).astype(object).where(r.days.notna(), None)
     return {
         "base": r.base,
+        "bin_width": r.bin_width,
         "simulated": simulated,
         "scores": r.scores,
         "verdict": r.verdict,

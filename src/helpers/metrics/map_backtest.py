@@ -9,7 +9,8 @@ with the liquidation events of ``[D, D + horizon)``:
 * **rank correlation** (Spearman) of estimated and realised notional over the bins the price
   actually traded through in the horizon (a level the price never reached cannot be hit);
 * **top-bin share**: the share of the realised notional that fell in the map's ``top_bins``
-  largest bins of that traded range;
+  largest bins of that traded range (missing when the range has no more bins than that: a
+  share of 1 would be trivial);
 * **calibration** of "exposed below S": for each break level ``S = p0 * (1 - f)`` the price
   crossed (``p0`` the last close before ``D``), the estimated long notional in the bins from
   ``S`` down to ``max(S * (1 - depth), low)`` against the long notional realised there.
@@ -74,6 +75,8 @@ class BacktestResult:
     model: str
     top_bins: int = TOP_BINS
     fractions: tuple[float, ...] = field(default=BREAK_FRACTIONS)
+    bin_width: float = float("nan")
+    """Price bin (quote currency) the scores were computed on."""
 
 
 def scored_days(start: pd.Timestamp, end: pd.Timestamp, horizon: pd.Timedelta = HORIZON) -> list:
@@ -153,8 +156,8 @@ def day_scores(
         "bins": float(len(on)),
         "rank_corr_map": rank_correlation(e, r),
         "rank_corr_baseline": rank_correlation(b, r),
-        "top_share_map": top_share(e, r, top),
-        "top_share_baseline": top_share(b, r, top),
+        "top_share_map": top_share(e, r, top) if len(on) > top else np.nan,
+        "top_share_baseline": top_share(b, r, top) if len(on) > top else np.nan,
     }
 
 

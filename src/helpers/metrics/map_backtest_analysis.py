@@ -36,15 +36,18 @@ from helpers.metrics.map_backtest import (
     window_scores,
 )
 from helpers.metrics.parameters import ClusterParameters
+from helpers.metrics.price_heatmap import nice_bin_width
 from helpers.present import KeyFigure
 
 _D = ClusterParameters()
+AUTO_BINS = 40
+"""Bins over the window's price range when no bin width is given."""
 
 
 def backtest_map(
     ds: Dataset,
     base: str = _D.base,
-    bin_width: float = _D.bin_width,
+    bin_width: float | None = _D.bin_width,
     leverage_weights: Mapping[float, float] | None = None,
     long_share: float | LongShare | None = _D.long_share,
     mmr: float = _D.mmr,
@@ -57,8 +60,11 @@ def backtest_map(
 
     The price path is the reference venue's bars (:func:`clusters.reference_bars`) read from
     ``lookback`` before the window, so the first day's map has its entry history.
-    ``long_share`` None takes, for each day, the long share of the realised liquidations in
-    the ``lookback`` before it (:func:`day_long_share`): known at 00:00, nothing after it.
+    ``bin_width`` None picks a round width cutting the window's price range into about
+    :data:`AUTO_BINS` bins (:func:`helpers.metrics.price_heatmap.nice_bin_width`), so a coin
+    at $150 is not scored on $250 bins. ``long_share`` None takes, for each day, the long
+    share of the realised liquidations in the ``lookback`` before it
+    (:func:`day_long_share`): known at 00:00, nothing after it.
     """
     weights = dict(leverage_weights or _D.leverage_weights)
     hours = int(pd.Timedelta(lookback) / ds.window.step)
@@ -85,6 +91,11 @@ def backtest_map(
     if len(ohlcv):
         ref = clusters.reference_bars(ohlcv, history.window)
         grid = clusters.price_grid(ref, history.window)
+        if bin_width is None:
+            inside = grid[grid["ts"] >= ds.start]
+            bin_width = nice_bin_width(
+                float(inside["low"].min()), float(inside["high"].max()), AUTO_BINS
+            )
         for day in scored_days(ds.start, ds.end):
             row, cal = _score_day(
                 ds, grid, oi, day, base, bin_width, weights,
@@ -97,7 +108,15 @@ def backtest_map(
     calibration = typed_rows(pd.DataFrame(cal_rows, columns=CALIBRATION_COLUMNS))
     scores = window_scores(days, calibration)
     return BacktestResult(
-        base, days, calibration, scores, verdict(scores), model, top_bins, tuple(fractions)
+        base,
+        days,
+        calibration,
+        scores,
+        verdict(scores),
+        model,
+        top_bins,
+        tuple(fractions),
+        bin_width=float("nan") if bin_width is None else float(bin_width),
     )
 
 
