@@ -39,6 +39,9 @@ log = logging.getLogger("helpers.sources.live")
 LATENCY_ALLOWANCE_S = 1.0
 """Seconds a lost connection's gap starts before its last frame: a bound on link latency and
 venue clock skew."""
+LOOP_LAG_S = 10.0
+"""How far behind the venue's event times a lagging collector loop may handle frames (s): a
+lost connection's gap starts no later than its newest event when that event is this recent."""
 CLOSE_TIMEOUT_S = 5.0
 """How long a reset connection may take to close (a dead peer never answers the close)."""
 
@@ -116,13 +119,14 @@ class Link:
     def lost_since(self, awake: float, newest_ms: int | None, silence: float) -> float:
         """Where a gap for this lost connection starts (s): the earliest of its last frame
         (or the time it opened) and ``awake``, less :data:`LATENCY_ALLOWANCE_S`, and of the
-        newest event's own time ``newest_ms`` (the venue's clock) if the stream was talking
-        (within ``silence`` s of the last frame). ``awake`` is the last time the collector's
-        loop is known to have run: a loop that stalls, or lags under load, handles frames
-        late, but they were sent by their events' time."""
+        newest event's own time ``newest_ms`` (the venue's clock) if it lies within
+        :data:`LOOP_LAG_S` (or ``silence``) of the last frame. ``awake`` is the last time the
+        collector's loop is known to have run: a loop that stalls, or lags under load, handles
+        frames late (ccxt's frame clock then runs seconds behind the venue, 1.6 s seen in the
+        soak test), but they were sent by their events' time."""
         last = self.last_frame() or self.opened() or time.time()
         start = min(last, awake) - LATENCY_ALLOWANCE_S
-        if newest_ms is not None and last - newest_ms / 1000 < silence:
+        if newest_ms is not None and last - newest_ms / 1000 < max(silence, LOOP_LAG_S):
             start = min(start, newest_ms / 1000)
         return start
 
