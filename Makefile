@@ -30,7 +30,7 @@ report: setup
 # --dist loadfile keeps a notebook on one kernel.
 test: setup lint
 	$(PY) -m helpers demo --scenario article --seed $(SEED) --data-dir data/raw --if-absent
-	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax --ignore=tests/fixtures tests notebooks $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax --ignore=tests/fixtures --durations=25 tests notebooks $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests notebooks benchmarks
