@@ -143,3 +143,21 @@ def test_the_reset_client_is_closed_and_forgotten(tmp_path):
 
         run(c, scenario)
     assert seen[0].connection.closed  # type: ignore[attr-defined]
+
+
+def test_a_lost_connection_gap_starts_by_its_newest_event_when_the_loop_handled_it_late():
+    """The soak test's failure, pinned: frames handled 1.6 s after their events (a loaded
+    loop) put ccxt's frame clock behind the venue; the gap must still start by the newest
+    event, not 1 s before the late frame clock. An event far from the frame clock (a venue
+    replaying old history) does not move the start."""
+    from ccxt.async_support.base.ws.client import Client
+
+    from helpers.sources.live import healing
+
+    client = Client("ws://127.0.0.1:1/ws", None, None, None, None)
+    client.last_message_at = 1_000_001_600  # ms: handled 1.6 s after the newest event
+    link = healing.Link("ws://127.0.0.1:1/ws", client, None)
+    late = link.lost_since(awake=1_000_002.0, newest_ms=1_000_000_000, silence=0.5)
+    assert late == 1_000_000.0
+    old = link.lost_since(awake=1_000_002.0, newest_ms=900_000_000, silence=0.5)
+    assert old == 1_000_001.6 - healing.LATENCY_ALLOWANCE_S
