@@ -150,11 +150,16 @@ def test_a_lost_connection_gap_starts_by_its_newest_event_when_the_loop_handled_
     loop) put ccxt's frame clock behind the venue; the gap must still start by the newest
     event, not 1 s before the late frame clock. An event far from the frame clock (a venue
     replaying old history) does not move the start."""
+    import asyncio
+
     from ccxt.async_support.base.ws.client import Client
 
     from helpers.sources.live import healing
 
-    client = Client("ws://127.0.0.1:1/ws", None, None, None, None)
+    async def make() -> Client:  # ccxt's client takes the running loop
+        return Client("ws://127.0.0.1:1/ws", None, None, None, None)
+
+    client = asyncio.run(make())
     client.last_message_at = 1_000_001_600  # ms: handled 1.6 s after the newest event
     link = healing.Link("ws://127.0.0.1:1/ws", client, None)
     late = link.lost_since(awake=1_000_002.0, newest_ms=1_000_000_000, silence=0.5)
