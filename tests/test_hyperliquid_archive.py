@@ -6,6 +6,11 @@ bad files a one-line error that keeps what was stored, resume and day skips."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -225,6 +230,8 @@ def test_a_truncated_file_stops_with_one_line_keeps_earlier_hours_and_resumes(tm
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert "node_fills_by_block/hourly/20250801/1.lz4" in err and "LZ4" in err
+    assert "1 hour stored by this run before 2025-08-01T01:00Z" in err
+    assert "(1 new liquidations) are kept; a rerun resumes at that hour" in err
     store = Store(data)
     assert list(store.read("liquidations")["event_id"]) == ["tid:1"]
     assert ArchiveState(data).done(None) == {"2025-08-01T00"}
@@ -388,3 +395,36 @@ def test_any_fsspec_url_with_the_same_layout_is_read(tmp_path):
     finally:
         mem.rm("/hl-copy", recursive=True)
     assert list(Store(tmp_path / "data").read("liquidations")["event_id"]) == ["tid:9"]
+
+
+def test_an_interrupted_fetch_says_what_it_kept_and_where_a_rerun_resumes(tmp_path):
+    """A real SIGINT to the command while it reads the second hour (a FIFO that blocks the
+    read until the signal): exit 130, one line naming the stored hour and the resume point,
+    the first hour stored and done, the second neither."""
+    archive, data = tmp_path / "archive", tmp_path / "data"
+    write_by_block(archive, DAY, [both_legs(api_fill(1, DAY, "A", 95000.0, 1.0))])
+    blocking = archive / NODE_FILLS_BY_BLOCK.key(DAY + pd.Timedelta(hours=1))
+    blocking.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(blocking)
+    cmd = [sys.executable, "-m", "helpers", "fetch-hyperliquid", "--start", DAY.isoformat(),
+           "--end", (DAY + pd.Timedelta(hours=2)).isoformat(), "--source", str(archive),
+           "--data-dir", str(data)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while ArchiveState(data).done(None) != {"2025-08-01T00"}:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the blocking open of the second hour's file
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert lines == [
+        "error: interrupted: 1 hour stored by this run before 2025-08-01T01:00Z "
+        "(1 new liquidations) are kept; a rerun resumes at that hour"
+    ]
+    assert list(Store(data).read("liquidations")["event_id"]) == ["tid:1"]
+    assert ArchiveState(data).done(None) == {"2025-08-01T00"}

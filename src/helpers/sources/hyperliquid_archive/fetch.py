@@ -1,8 +1,10 @@
 """The window loop: hour by hour, read every layout's file, store, mark the hour done.
 
 * An hour is stored (events, quarantined fills, or a gap) and THEN marked done in the
-  resume state (:mod:`.state`); an error in a file (truncated LZ4, a malformed line) stops
-  the run with that hour not done and nothing of it stored, every earlier hour kept.
+  resume state (:mod:`.state`); an error in a file (truncated LZ4, a malformed line) or an
+  interrupt stops the run with that hour not done and nothing of it stored, every earlier
+  hour kept; the one-line error says how many hours the run stored and where a rerun
+  resumes.
 * A day whose hours in the window are all done is skipped without opening a file.
 * An hour that no layout marking liquidations has (only ``node_trades``, or no file) is a
   ``gaps`` row (``table_name = liquidations``): missing, never zero liquidations. An hour
@@ -65,6 +67,15 @@ class FetchSummary:
     gap_hours: int = 0
     not_uploaded: int = 0
     quarantine_files: list[Path] = field(default_factory=list)
+
+    def kept(self, stopped_at: pd.Timestamp) -> str:
+        """What a run stopped at the hour ``stopped_at`` keeps: the hours it stored are done
+        and stay done; that hour is not, so a rerun starts there."""
+        hours = f"{self.read} hour{'s' * (self.read != 1)}"
+        return (
+            f"{hours} stored by this run before {stopped_at:%Y-%m-%dT%H}:00Z "
+            f"({self.new_events} new liquidations) are kept; a rerun resumes at that hour"
+        )
 
     def lines(self) -> list[str]:
         q = f", {self.quarantined} quarantined" if self.quarantined else ""
@@ -159,6 +170,31 @@ def _store_hour(
         summary.gap_hours += 1
 
 
+@dataclass
+class _Run:
+    """One fetch run: where it reads, what it keeps, where it stores and what it counted."""
+
+    fs: Any
+    root: str
+    wanted: Collection[str] | None  # upper-case base coins, None: every coin
+    names: Collection[str] | None  # the same, as Hyperliquid spells them
+    now: pd.Timestamp
+    store: Store
+    state: ArchiveState
+    summary: FetchSummary
+
+    def fetch_hour(self, hour: pd.Timestamp) -> None:
+        """Read, store, then mark done one hour (module docstring)."""
+        got = read_hour(self.fs, self.root, hour, self.wanted)
+        if not got.layouts and hour + HOUR > self.now - UPLOAD_LAG:
+            self.summary.not_uploaded += 1
+            return
+        self.summary.read += 1
+        self.summary.files += len(got.layouts)
+        _store_hour(self.store, got, self.names, self.summary)
+        self.state.mark(hour, self.wanted)
+
+
 def fetch(
     store: Store,
     start: pd.Timestamp,
@@ -184,13 +220,12 @@ def fetch(
         summary.already_done += len(day_hours) - len(left)
         summary.days_skipped += not left
         todo += left
+    run = _Run(fs, root, wanted, names, now, store, state, summary)
     for hour in tqdm(todo, desc="hyperliquid archive", unit="hour", disable=None):
-        got = read_hour(fs, root, hour, wanted)
-        if not got.layouts and hour + HOUR > now - UPLOAD_LAG:
-            summary.not_uploaded += 1
-            continue
-        summary.read += 1
-        summary.files += len(got.layouts)
-        _store_hour(store, got, names, summary)
-        state.mark(hour, wanted)
+        try:
+            run.fetch_hour(hour)
+        except UserError as exc:
+            raise UserError(f"{exc}; {summary.kept(hour)}") from exc
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(summary.kept(hour)) from None
     return summary
