@@ -8,43 +8,21 @@ Input is :func:`helpers.metrics.worst_hour.side_split` by coin (index ``coin``).
 from __future__ import annotations
 
 import matplotlib.ticker as mticker
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers.plots import style
 from helpers.plots.annotate import bar_word
+from helpers.plots.grouped import grouped_long_short
 from helpers.timegrid import Window
-
-NO_DATA = "no data"
 
 
 def _grouped(ax: Axes, split: pd.DataFrame, title: str) -> None:
-    coins = [str(c) for c in split.index]
-    x = np.arange(len(coins))
-    width = 0.38
-    for offset, col, color, side in (
-        (-width / 2, "long_usd", style.LONG_COLOR, "long"),
-        (width / 2, "short_usd", style.SHORT_COLOR, "short"),
-    ):
-        values = split[col].to_numpy(dtype="float64")
-        has = ~np.isnan(values)
-        ax.bar(x[has] + offset, values[has], width, color=color, gid=side)
-        for i in np.flatnonzero(has):
-            ax.annotate(style.usd_short(values[i]), (x[i] + offset, values[i]), xytext=(0, 2),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=7,
-                        gid=f"{side}_label")  # fmt: skip
-    for i in np.flatnonzero(split["long_usd"].isna().to_numpy()):
-        ax.text(x[i], 0, NO_DATA, ha="center", va="bottom", color="dimgrey",
-                fontstyle="italic", gid="no_data")  # fmt: skip
-    ax.set_xticks(x, coins)
+    grouped_long_short(ax, split, [str(c) for c in split.index], value_labels=True)
     ax.set_title(title, fontsize="medium")
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _p: style.usd_short(v)))
     ax.set_ylabel("liquidated (US$)")
-    top = float(np.nanmax(split[["long_usd", "short_usd"]].to_numpy(dtype="float64"), initial=0))
-    if top > 0:
-        ax.set_ylim(0, top * 1.15)
 
 
 def plot_coin_split(

@@ -19,6 +19,7 @@ from matplotlib.patches import Patch
 
 from helpers.plots import style
 from helpers.plots.annotate import bar_word, mark_worst_bar
+from helpers.plots.grouped import NO_DATA
 from helpers.plots.imbalance import (
     bar_times,
     bar_width,
@@ -32,7 +33,6 @@ from helpers.timegrid import Window
 from helpers.venues import display_name
 
 SHORT_HATCH = "////"
-NO_DATA = "no data"
 
 
 def bar_collection(

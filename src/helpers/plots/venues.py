@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers.plots import style
+from helpers.plots.grouped import NO_DATA, grouped_long_short
 from helpers.plots.imbalance import (
     MISSING_COLOR,
     bar_times,
@@ -34,49 +35,17 @@ from helpers.plots.style import finish_figure
 from helpers.timegrid import Window
 from helpers.venues import market_name
 
-NO_DATA = "no data"
 ZERO_COLOR = "white"
 
 
 def _grouped_long_short(ax: Axes, totals: pd.DataFrame, title: str) -> None:
     venues = list(totals.index)
-    x = np.arange(len(venues))
-    width = 0.38
-    longs, shorts = totals["long_usd"], totals["short_usd"]
-    has = longs.notna().to_numpy()
-    ax.bar(
-        x[has] - width / 2,
-        longs[has],
-        width,
-        color=style.LONG_COLOR,
-        label="longs liquidated",
-        gid="long",
-    )
-    ax.bar(
-        x[has] + width / 2,
-        shorts[has],
-        width,
-        color=style.SHORT_COLOR,
-        label="shorts liquidated",
-        gid="short",
-    )
-    for i in np.flatnonzero(~has):
-        ax.text(
-            x[i],
-            0,
-            NO_DATA,
-            ha="center",
-            va="bottom",
-            color="dimgrey",
-            fontstyle="italic",
-            gid="no_data",
-        )
     partial = totals["observed_bars"] < totals["bars"]
     labels = [
         f"{market_name(str(v))}\n({o} of {b} bars)" if p else market_name(str(v))
         for v, o, b, p in zip(venues, totals["observed_bars"], totals["bars"], partial, strict=True)
     ]
-    ax.set_xticks(x, labels)
+    grouped_long_short(ax, totals, labels)
     ax.set_title(title, fontsize="medium")
     style.usd_millions_axis(ax)
     ax.set_ylabel("liquidated ($M)")
