@@ -17,7 +17,7 @@ from helpers.errors import UserError
 from helpers.metrics import marketmap as mm
 from helpers.plots import marketmap as pmm
 from helpers.sources import coingecko as cg
-from helpers.sources.coinalyze import CallBudget
+from helpers.sources.call_budget import CallBudget
 from helpers.sources.coingecko import history
 from helpers.sources.http import JsonClient
 from helpers.store import Store

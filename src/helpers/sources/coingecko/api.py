@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from helpers.errors import UserError
-from helpers.sources.coinalyze import CallBudget
+from helpers.sources.call_budget import CallBudget
 from helpers.sources.http import JsonClient
 
 BASE_URL = "https://api.coingecko.com/api/v3"
