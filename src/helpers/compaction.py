@@ -52,7 +52,7 @@ from helpers.store_layout import (
     part_name,
     part_seq,
 )
-from helpers.store_merge import Merged, coalesce_newest, conform, merge_rows
+from helpers.store_merge import Merged, coalesce_newest, conform, merge_rows, sort_rows
 
 MAX_PARTS = 16
 """A partition is compacted by the write that would leave it holding more write parts."""
@@ -155,8 +155,12 @@ def write_part(
     ``keys``, which is given the part's keys). Nothing is written when the rows are all
     stored already. Covered parts (left by a killed compaction) are deleted."""
     wanted = keys.hashes(t, new)
-    stored = _stored_for(t, values, new, keys.candidates(t, part.live, np.unique(wanted)))
-    merged = merge_rows(t, stored, new)
+    distinct = np.unique(wanted)
+    stored = _stored_for(t, values, new, keys.candidates(t, part.live, distinct))
+    if not len(stored) and len(distinct) == len(new):  # distinct new keys: nothing to merge
+        merged = Merged(sort_rows(t, new), len(new), 0, 0)
+    else:
+        merged = merge_rows(t, stored, new)
     if len(stored):
         same = pd.concat([stored, merged.rows], ignore_index=True).duplicated(keep="first")
         fresh = merged.rows[~same.to_numpy()[len(stored) :]]

@@ -204,12 +204,8 @@ class Store:
         if len(good):
             good = good.assign(date=good["ts"].dt.floor("D"))
             with self.locked(name):
-                for values, rows in good.groupby(list(t.partition_by), sort=True, observed=True):
-                    values = values if isinstance(values, tuple) else (values,)
-                    keys = cast(tuple[str | pd.Timestamp, ...], values)
-                    merges.append(
-                        self._merge_partition(t, dict(zip(t.partition_by, keys, strict=True)), rows)
-                    )
+                for values, rows in _by_partition(t, good):
+                    merges.append(self._merge_partition(t, values, rows))
         return WriteResult(
             name,
             offered,
@@ -382,6 +378,23 @@ def window_filter(
         clauses.append("list_contains($sy, symbol)")
         params["sy"] = list(symbols)
     return clauses, params
+
+
+def _by_partition(
+    t: schema.Table, good: pd.DataFrame
+) -> Iterator[tuple[PartitionValues, pd.DataFrame]]:
+    """``good``'s rows (with their ``date``) per partition, in partition order; a batch in
+    one partition (a collector flush) is not grouped."""
+    cols = list(t.partition_by)
+    first = {c: good[c].iloc[0] for c in cols}
+    if all(good[c].notna().all() and bool((good[c] == first[c]).all()) for c in cols):
+        yield cast(PartitionValues, first), good
+        return
+    for values, rows in good.groupby(cols, sort=True, observed=True):
+        keys = cast(
+            tuple[str | pd.Timestamp, ...], values if isinstance(values, tuple) else (values,)
+        )
+        yield dict(zip(cols, keys, strict=True)), rows
 
 
 def _content_digest(df: pd.DataFrame) -> str:
