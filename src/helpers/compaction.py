@@ -269,8 +269,10 @@ def _seq_of(path: str) -> int:
 
 
 def _write(path: Path, df: pd.DataFrame) -> None:
+    """Write a (small) write part; no dictionary pages (a part's columns are mostly
+    distinct values: dictionary encoding cost a quarter of the Parquet write, 0.4 ms)."""
     with replacing(path) as tmp:
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, use_dictionary=False)
 
 
 def _pause(step: str) -> None:

@@ -42,7 +42,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
 
 import duckdb
 import pandas as pd
@@ -56,7 +55,7 @@ from helpers.files import exclusive_lock, replacing
 from helpers.store_keys import KeyIndex
 from helpers.store_kind import Contents, Kind
 from helpers.store_layout import PART_FILE, Partition, local_partition, local_partitions, scan_sql
-from helpers.store_merge import Merged, conform, merge_rows
+from helpers.store_merge import Merged, by_partition, conform, merge_rows
 from helpers.timegrid import TimeLike, to_utc
 
 __all__ = ["PART_FILE", "Merged", "Store", "WriteResult", "conform", "merge_rows", "window_filter"]
@@ -204,7 +203,7 @@ class Store:
         if len(good):
             good = good.assign(date=good["ts"].dt.floor("D"))
             with self.locked(name):
-                for values, rows in _by_partition(t, good):
+                for values, rows in by_partition(t, good):
                     merges.append(self._merge_partition(t, values, rows))
         return WriteResult(
             name,
@@ -378,23 +377,6 @@ def window_filter(
         clauses.append("list_contains($sy, symbol)")
         params["sy"] = list(symbols)
     return clauses, params
-
-
-def _by_partition(
-    t: schema.Table, good: pd.DataFrame
-) -> Iterator[tuple[PartitionValues, pd.DataFrame]]:
-    """``good``'s rows (with their ``date``) per partition, in partition order; a batch in
-    one partition (a collector flush) is not grouped."""
-    cols = list(t.partition_by)
-    first = {c: good[c].iloc[0] for c in cols}
-    if all(good[c].notna().all() and bool((good[c] == first[c]).all()) for c in cols):
-        yield cast(PartitionValues, first), good
-        return
-    for values, rows in good.groupby(cols, sort=True, observed=True):
-        keys = cast(
-            tuple[str | pd.Timestamp, ...], values if isinstance(values, tuple) else (values,)
-        )
-        yield dict(zip(cols, keys, strict=True)), rows
 
 
 def _content_digest(df: pd.DataFrame) -> str:
