@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 SIDES = ("long", "short")
@@ -255,15 +256,15 @@ def table(name: str) -> Table:
         raise ValueError(f"unknown table {name!r}; expected one of {sorted(TABLES)}") from None
 
 
-def _parse_utc(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse timestamps, returning (parsed UTC series, reason per row or NA).
+def _parse_utc(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse timestamps, returning (parsed UTC series, reason per row or None).
 
     Tz-aware inputs are converted to UTC; naive inputs (no offset) and unparseable ones are
     rejected rather than guessed.
     """
-    reasons = pd.Series(pd.NA, index=values.index, dtype="string")
+    reasons = np.full(len(values), None, dtype=object)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        reasons[values.isna()] = "missing timestamp"
+        reasons[values.isna().to_numpy()] = "missing timestamp"
         return values.dt.tz_convert("UTC").astype(_TS), reasons
     if pd.api.types.is_datetime64_dtype(values.dtype):
         reasons[:] = "naive timestamp (no timezone)"
@@ -271,20 +272,41 @@ def _parse_utc(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parsed = pd.Series(pd.NaT, index=values.index, dtype=_TS)
     for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
-            reasons.iloc[i] = "missing timestamp"
+            reasons[i] = "missing timestamp"
             continue
         try:
             t = pd.Timestamp(v)
         except (ValueError, TypeError):
-            reasons.iloc[i] = "unparseable timestamp"
+            reasons[i] = "unparseable timestamp"
             continue
         if t is pd.NaT:
-            reasons.iloc[i] = "missing timestamp"
+            reasons[i] = "missing timestamp"
         elif t.tzinfo is None:
-            reasons.iloc[i] = "naive timestamp (no timezone)"
+            reasons[i] = "naive timestamp (no timezone)"
         else:
             parsed.iloc[i] = t.tz_convert("UTC")
     return parsed, reasons
+
+
+class _Reasons:
+    """Each row's first reason: a row keeps the reason of the first check (in the order they
+    are added) it fails; one numpy pass per check."""
+
+    def __init__(self, n: int) -> None:
+        self.reason = np.full(n, None, dtype=object)
+        self.open = np.ones(n, dtype=bool)
+
+    def add(self, mask: np.ndarray, why: str | np.ndarray) -> None:
+        """Reject the open rows of ``mask`` for ``why`` (one text, or one per row)."""
+        fresh = mask & self.open
+        if fresh.any():
+            self.reason[fresh] = why if isinstance(why, str) else why[fresh]
+            self.open &= ~fresh
+
+
+def _flags(values: pd.Series) -> np.ndarray:
+    """A boolean mask as numpy, missing (NA) counted as False."""
+    return values.to_numpy(dtype=bool, na_value=False)
 
 
 def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -294,7 +316,8 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rejected for a missing column value, a naive or unparseable timestamp, a non-positive or
     non-finite value in a column that must be positive, an unknown ``side`` or ``interval``,
     and last (so such a row is otherwise valid) a name that is not of its column's
-    :data:`IDENTIFIERS` form.
+    :data:`IDENTIFIERS` form. A row failing several checks gets the first one's reason, in
+    that order (columns in table order).
     The rejected frame keeps the input's values as strings so nothing is lost.
     """
     t = table(name)
@@ -302,64 +325,78 @@ def validate(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if missing_cols:
         raise ValueError(f"{name}: missing columns {missing_cols}")
     df = df.reset_index(drop=True)
-    reason = pd.Series(pd.NA, index=df.index, dtype="string")
-
-    def reject(mask: pd.Series, why: str) -> None:
-        fresh = mask.fillna(False).astype(bool) & reason.isna()
-        reason[fresh] = why
-
-    out = pd.DataFrame(index=df.index)
-    vals: pd.Series
+    reasons = _Reasons(len(df))
+    reject = reasons.add
+    out: dict[str, pd.Series] = {}
     for col, dtype in t.columns.items():
         if dtype == _TS:
             parsed, why = _parse_utc(df[col])
             if col in t.nullable_times:
-                why = why.mask(why == "missing timestamp")
-            for r in why.dropna().unique():
-                reject(why == r, f"{col}: {r}")
+                why[why == "missing timestamp"] = None
+            failed = why != None  # noqa: E711 (elementwise on an object array)
+            if failed.any():
+                reject(failed, np.array([None if w is None else f"{col}: {w}" for w in why]))
             out[col] = parsed
         elif dtype == "float64":
-            vals = pd.to_numeric(df[col], errors="coerce").astype("float64")
-            bad = vals.isna() & df[col].notna()
-            reject(bad, f"{col}: not a number")
+            raw = df[col]
+            vals = pd.to_numeric(raw, errors="coerce").astype("float64")
+            v, nan = vals.to_numpy(), vals.isna().to_numpy()
+            if raw.dtype != np.float64:  # else nothing is "not a number"
+                reject(nan & raw.notna().to_numpy(), f"{col}: not a number")
             if col in t.positive:
-                reject(vals.isna(), f"{col}: missing")
-                reject(~((vals > 0) & (vals < float("inf"))), f"{col}: must be positive and finite")
+                reject(nan, f"{col}: missing")
+                reject(~((v > 0) & (v < np.inf)), f"{col}: must be positive and finite")
             out[col] = vals
         elif dtype == "Int64":
-            vals = pd.to_numeric(df[col], errors="coerce")
-            reject(vals < 0, f"{col}: negative count")
-            out[col] = vals.round().astype("Int64")
+            num = pd.to_numeric(df[col], errors="coerce")
+            reject(_flags(num < 0), f"{col}: negative count")
+            out[col] = num.round().astype("Int64")
         else:
-            vals = df[col].astype("string").str.strip()
+            text = df[col].astype("string").str.strip()
             if col in t.required:
-                reject(vals.isna() | (vals == ""), f"{col}: missing")
-            out[col] = vals
+                reject(text.isna().to_numpy() | _flags(text == ""), f"{col}: missing")
+            out[col] = text
     if "side" in t.columns:
         message = "side: must be 'long' or 'short' (the liquidated position)"
-        reject(~out["side"].isin(SIDES), message)
+        reject(~_flags(out["side"].isin(SIDES)), message)
     if "interval" in t.columns:
-        reject(~out["interval"].isin(INTERVALS), f"interval: must be one of {INTERVALS}")
+        reject(~_flags(out["interval"].isin(INTERVALS)), f"interval: must be one of {INTERVALS}")
     if "period" in t.columns:
-        reject(~out["period"].isin(INTERVALS), f"period: must be one of {INTERVALS}")
+        reject(~_flags(out["period"].isin(INTERVALS)), f"period: must be one of {INTERVALS}")
     if "long_account" in t.columns:
-        share = out["long_account"]
-        reject(share.notna() & ~share.between(0.0, 1.0), "long_account: must be a fraction 0..1")
+        share = out["long_account"].to_numpy()
+        outside = ~np.isnan(share) & ~((share >= 0.0) & (share <= 1.0))
+        reject(outside, "long_account: must be a fraction 0..1")
     if name == "ohlcv":
-        reject(out["high"] < out["low"], "high below low")
+        reject(out["high"].to_numpy() < out["low"].to_numpy(), "high below low")
     for col, ident in IDENTIFIERS.items():
         if col in t.columns:
-            for value in _not_identifiers(out[col], ident):
-                reject(out[col] == value, f"{col}: {NOT_AN_IDENTIFIER}: {_shown(value)!r}")
+            wrong = _not_identifiers(out[col], ident)
+            if wrong:
+                shown = {v: f"{col}: {NOT_AN_IDENTIFIER}: {_shown(v)!r}" for v in wrong}
+                why = out[col].map(shown).to_numpy(dtype=object)
+                reject(_flags(out[col].isin(wrong)), why)
 
-    bad = reason.notna()
-    rejected = df[bad].astype("string").assign(reason=reason[bad])
-    return out[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+    good = pd.DataFrame(out, index=df.index)
+    bad = ~reasons.open
+    if not bad.any():
+        return good, _no_rejects(df)
+    rejected = df[bad].astype("string").assign(reason=pd.array(reasons.reason[bad], dtype="string"))
+    return good[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def _no_rejects(df: pd.DataFrame) -> pd.DataFrame:
+    """The rejected frame of a ``df`` whose rows are all valid: no rows, its columns and
+    ``reason``, as text."""
+    if not df.columns.is_unique:
+        return df.iloc[:0].astype("string").assign(reason=pd.Series(dtype="string"))
+    none = pd.array([], dtype="string")
+    return pd.DataFrame({**{c: none for c in df.columns}, "reason": none})
 
 
 def _not_identifiers(values: pd.Series, ident: Identifier) -> list[str]:
     """The distinct non-empty values of ``values`` that ``ident`` does not accept."""
-    return [v for v in values.dropna().unique() if v != "" and not ident.matches(str(v))]
+    return [v for v in values.unique() if v is not pd.NA and v != "" and not ident.matches(str(v))]
 
 
 def _shown(value: str, limit: int = 60) -> str:

@@ -42,7 +42,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
 
 import duckdb
 import pandas as pd
@@ -53,9 +52,10 @@ from helpers import compaction, schema, store_kind
 from helpers.compaction import MAX_PARTS, PartitionValues
 from helpers.errors import UserError
 from helpers.files import exclusive_lock, replacing
+from helpers.store_keys import KeyIndex
 from helpers.store_kind import Contents, Kind
 from helpers.store_layout import PART_FILE, Partition, local_partition, local_partitions, scan_sql
-from helpers.store_merge import Merged, conform, merge_rows
+from helpers.store_merge import Merged, by_partition, conform, merge_rows
 from helpers.timegrid import TimeLike, to_utc
 
 __all__ = ["PART_FILE", "Merged", "Store", "WriteResult", "conform", "merge_rows", "window_filter"]
@@ -111,10 +111,12 @@ class Store:
         max_parts: int = MAX_PARTS,
     ) -> None:
         """``auto_compact``: compact within writes (:mod:`helpers.compaction`: past
-        ``max_parts`` write parts, or once the day is over); off, writes only add parts."""
+        ``max_parts`` write parts, or once the day is over); off, writes only add parts.
+        Writes find stored keys through this instance's key cache (:mod:`helpers.store_keys`)."""
         self.root = Path(root)
         self.auto_compact = auto_compact
         self.max_parts = max_parts
+        self.keys = KeyIndex()
 
     # ---- paths -------------------------------------------------------------------------
     def table_dir(self, name: str) -> Path:
@@ -201,12 +203,8 @@ class Store:
         if len(good):
             good = good.assign(date=good["ts"].dt.floor("D"))
             with self.locked(name):
-                for values, rows in good.groupby(list(t.partition_by), sort=True, observed=True):
-                    values = values if isinstance(values, tuple) else (values,)
-                    keys = cast(tuple[str | pd.Timestamp, ...], values)
-                    merges.append(
-                        self._merge_partition(t, dict(zip(t.partition_by, keys, strict=True)), rows)
-                    )
+                for values, rows in by_partition(t, good):
+                    merges.append(self._merge_partition(t, values, rows))
         return WriteResult(
             name,
             offered,
@@ -252,8 +250,10 @@ class Store:
         if not part.live:
             merged = merge_rows(t, new.iloc[:0], new)
             keep = [c for c in t.column_names if c not in t.partition_by]
-            compaction.write_compacted(folder / PART_FILE, merged.rows[keep], part.last_seq)
-            if self.auto_compact and not compaction.day_over(values):
+            over = compaction.day_over(values)
+            cache = None if over else (t, self.keys)
+            compaction.write_compacted(folder / PART_FILE, merged.rows[keep], part.last_seq, cache)
+            if self.auto_compact and not over:
                 # an exchange's first write of a new day closes its last days; a write into a
                 # day that is over compacts at once, so a historical import (one new past day
                 # after another) has nothing to close and must not rescan every sibling
@@ -262,8 +262,8 @@ class Store:
             return merged
         full = len(part.live_parts) + 1 > self.max_parts or compaction.day_over(values)
         if self.auto_compact and full:
-            return compaction.merge_partition(t, part, values, new)
-        return compaction.write_part(t, part, values, new)
+            return compaction.merge_partition(t, part, values, new, self.keys)
+        return compaction.write_part(t, part, values, new, self.keys)
 
     def compact(self, name: str) -> compaction.Compacted:
         """Compact every partition of ``name`` holding write parts (under the table's lock)."""

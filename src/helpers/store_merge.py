@@ -7,7 +7,9 @@ These are pure functions on pandas frames; :mod:`helpers.store` and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -95,5 +97,25 @@ def _coalesce(t: schema.Table, both: pd.DataFrame, stored: int) -> Merged:
 
 def sort_rows(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` sorted by ``ts`` then the rest of the table's key (stable)."""
+    ts = rows["ts"].to_numpy(dtype="datetime64[us]")
+    if not np.isnat(ts).any() and bool((np.diff(ts.view(np.int64)) > 0).all()):
+        return rows.reset_index(drop=True)  # strictly increasing times: already in order
     order = ["ts", *[k for k in t.key if k != "ts"]]
     return rows.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def by_partition(
+    t: schema.Table, good: pd.DataFrame
+) -> Iterator[tuple[dict[str, str | pd.Timestamp], pd.DataFrame]]:
+    """``good``'s rows (with their ``date``) per partition, in partition order; a batch in
+    one partition (a collector flush) is not grouped."""
+    cols = list(t.partition_by)
+    first = {c: good[c].iloc[0] for c in cols}
+    if all(good[c].notna().all() and bool((good[c] == first[c]).all()) for c in cols):
+        yield first, good
+        return
+    for values, rows in good.groupby(cols, sort=True, observed=True):
+        keys = cast(
+            tuple[str | pd.Timestamp, ...], values if isinstance(values, tuple) else (values,)
+        )
+        yield dict(zip(cols, keys, strict=True)), rows
