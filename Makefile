@@ -27,11 +27,10 @@ report: setup
 
 # Lint and types first (ruff, mypy), then the suite, plus every committed notebook run by nbval
 # (--nbval-lax: a cell that raises fails) on the demo store that `make report` uses;
-# --dist loadgroup with the groups of tests/conftest.py: a file's tests (a notebook's cells, on
-# one kernel) stay on one worker, except the slow files it lists, shared out test by test.
+# --dist loadfile keeps a notebook on one kernel.
 test: setup lint
 	$(PY) -m helpers demo --scenario article --seed $(SEED) --data-dir data/raw --if-absent
-	$(PY) -m pytest -n 2 --dist loadgroup --nbval-lax --ignore=tests/fixtures --durations=25 tests notebooks $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax --ignore=tests/fixtures --durations=25 tests notebooks $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests notebooks benchmarks

@@ -20,31 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("LIQNB_REALDATA") or ROOT.parent / "shared" / "realdata")
 """The real-data folder: ``../shared/realdata``, or ``$LIQNB_REALDATA`` (a git worktree)."""
 
-SPREAD = frozenset(
-    {
-        "test_crash.py",
-        "test_hostile_input.py",
-        "test_hyperliquid_archive.py",
-        "test_import_monotone.py",
-        "test_notebooks.py",
-        "test_report_crash.py",
-        "test_report_pull.py",
-    }
-)
-"""Files of several slow tests that share no costly module fixture: under ``--dist
-loadgroup`` (``make test``) their tests go to whichever worker is free."""
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups on each worker
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist's ``--dist loadgroup`` every test of one file runs on one worker
-    (as ``--dist loadfile``), so a notebook's nbval cells run in order on one kernel and a
-    module fixture is built once; only the files of :data:`SPREAD` are shared out test by
-    test, so their slow tests do not queue behind each other on one worker."""
-    for item in items:
-        if item.path.name not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(name=item.nodeid.split("::")[0]))
-
 
 @pytest.fixture(scope="session")
 def article_market() -> DemoMarket:
