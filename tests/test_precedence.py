@@ -276,7 +276,7 @@ COINGLASS_DAILY = "coinglass_binance_liq_1d_BTC_ETH_SOL_XRP.csv"
 
 MONTHS = ("2022-05", "2022-06", "2022-07")
 """The rows of the real exports these tests import: the month they read and one either side
-(the full files, years of daily partitions, are imported by test_hostile_input)."""
+(the full files, years of daily partitions, are imported by test_hostile_input_realdata)."""
 
 
 def _rows_of_months(src: Path, dst: Path) -> Path:
