@@ -91,3 +91,16 @@ def test_alt_text_is_the_text_as_drawn(title):
     ax.set_title(title)
     assert inline.figure_alt(fig) == (title or "figure")
     plt.close(fig)
+
+
+def test_a_see_through_figure_is_stored_as_matplotlib_compresses_it():
+    from IPython.core.pylabtools import print_figure
+
+    fig = _figure(transparent=True)
+    out = inline.retina_png(fig)
+    assert out is not None
+    stored = base64.b64decode(out[0])
+    raw = print_figure(fig, fmt="retina", base64=False, pil_kwargs=inline.RAW_PNG)
+    assert stored == print_figure(fig, fmt="retina", base64=False, **inline.PRINT_KWARGS)
+    assert len(stored) < len(raw)  # not the uncompressed PNG the palette step reads
+    plt.close(fig)

@@ -274,12 +274,29 @@ DAILY_PRICES = "coinalyze_binance_usdtperps_close_volume_1d_2022-2023.csv"
 COINGLASS_DAILY = "coinglass_binance_liq_1d_BTC_ETH_SOL_XRP.csv"
 
 
+MONTHS = ("2022-05", "2022-06", "2022-07")
+"""The rows of the real exports these tests import: the month they read and one either side
+(the full files, years of daily partitions, are imported by test_hostile_input_realdata)."""
+
+
+def _rows_of_months(src: Path, dst: Path) -> Path:
+    """``src`` with its header and the rows whose first field (the day) is in :data:`MONTHS`,
+    as the vendor wrote them."""
+    lines = src.read_text().splitlines(keepends=True)
+    dst.write_text("".join([lines[0], *(ln for ln in lines[1:] if ln.startswith(MONTHS))]))
+    return dst
+
+
 @pytest.mark.realdata
 def test_real_binance_days_from_two_vendors_counted_once(realdata, tmp_path):
-    store = Store(tmp_path)
-    vendor_csv.import_file(store, "coinalyze", realdata / DAILY_LIQ, prices=realdata / DAILY_PRICES)
-    assert main(["import", str(realdata / COINGLASS_DAILY), "--format", "coinglass",
-                 "--exchange", "Binance", "--data-dir", str(tmp_path)]) == 0  # fmt: skip
+    store = Store(tmp_path / "store")
+    liq, prices, cg_daily = (
+        _rows_of_months(realdata / name, tmp_path / name)
+        for name in (DAILY_LIQ, DAILY_PRICES, COINGLASS_DAILY)
+    )
+    vendor_csv.import_file(store, "coinalyze", liq, prices=prices)
+    assert main(["import", str(cg_daily), "--format", "coinglass",
+                 "--exchange", "Binance", "--data-dir", str(store.root)]) == 0  # fmt: skip
     start, end = "2022-06-01T00:00Z", "2022-07-01T00:00Z"
     stored = store.read("liquidation_bars", start, end, where="interval = '1d'")
     cg = stored[(stored["source"] == "coinglass") & (stored["base"] == "BTC")].set_index("ts")

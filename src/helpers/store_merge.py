@@ -48,6 +48,8 @@ def merge_rows(t: schema.Table, old: pd.DataFrame, new: pd.DataFrame) -> Merged:
     one. Both frames are in canonical form (:func:`conform`); the result is sorted by
     ``ts`` and key."""
     new = new.drop_duplicates(list(t.key), keep="last")
+    if old.empty:  # a new partition: its rows have one key each, none is stored or repeated
+        return Merged(sort_rows(t, new), len(new), 0, 0)
     both = pd.concat([old, new], ignore_index=True)
     repeat = both.duplicated(keep="first").to_numpy()
     stored = int((~repeat[: len(old)]).sum())

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from helpers.metrics import clusters
 from helpers.metrics.figures import num_or_none
@@ -128,7 +127,10 @@ def realised_bins(binned: pd.DataFrame) -> pd.DataFrame:
 
 def rank_correlation(estimated: pd.Series, realised: pd.Series) -> float:
     """Spearman rank correlation of two per-bin series on the same bins; NaN when either is
-    constant (nothing to rank) or there are fewer than three bins."""
+    constant (nothing to rank) or there are fewer than three bins. (scipy.stats is imported
+    here: it takes a second, which every ``python -m helpers`` command paid at start.)"""
+    from scipy.stats import spearmanr
+
     if len(estimated) < 3 or estimated.nunique() < 2 or realised.nunique() < 2:
         return float("nan")
     return float(spearmanr(estimated.to_numpy(), realised.to_numpy()).statistic)

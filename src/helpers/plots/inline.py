@@ -32,6 +32,10 @@ PALETTE_COLOURS = 256
 PRINT_KWARGS: dict[str, Any] = {"bbox_inches": "tight"}
 """As matplotlib_inline's ``InlineBackend.print_figure_kwargs`` default."""
 
+RAW_PNG: dict[str, Any] = {"compress_level": 0}
+"""How the full-colour PNG :func:`light_png` reads back is written: not compressed (it is
+decoded at once and never stored; compressing it cost more than drawing some figures)."""
+
 
 def figure_alt(fig: Figure) -> str:
     """``<first title line>; <worst bar label>``: the figure's suptitle (first line, the
@@ -80,10 +84,12 @@ def retina_png(fig: Figure) -> tuple[str, dict[str, Any]] | None:
     show), as IPython's own figure formatters."""
     from IPython.core.pylabtools import print_figure
 
-    png = print_figure(fig, fmt="retina", base64=False, **PRINT_KWARGS)
+    png = print_figure(fig, fmt="retina", base64=False, pil_kwargs=RAW_PNG, **PRINT_KWARGS)
     if png is None:
         return None
     data, (width, height) = light_png(png)
+    if data is png:  # kept as it is (see-through): stored, so written compressed after all
+        data = print_figure(fig, fmt="retina", base64=False, **PRINT_KWARGS)
     metadata = {"width": width // 2, "height": height // 2, "alt": figure_alt(fig)}
     return base64.b64encode(data).decode("ascii"), metadata
 

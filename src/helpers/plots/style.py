@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
@@ -28,6 +29,9 @@ LONG_COLOR = "#d62728"
 SHORT_COLOR = "#2ca02c"
 NEUTRAL_COLOR = "#4c72b0"
 
+STYLE_SHEET = Path(__file__).with_name("liqnb.mplstyle")
+"""seaborn's ``whitegrid`` / ``notebook`` theme as a matplotlib style sheet (no seaborn import)."""
+
 
 def apply_style() -> None:
     """The project's matplotlib defaults (call once per notebook).
@@ -36,9 +40,9 @@ def apply_style() -> None:
     plot function is shown as an embedded PNG at twice ``figure.dpi``, drawn at its 1x size
     and with alt text naming what it shows (:func:`helpers.plots.inline.use_crisp_figures`).
     Text is never parsed as mathtext: a coin or venue name holding ``$...$`` is drawn as it
-    is, never typeset or failing the figure.
+    is, never typeset or failing the figure. The theme is seaborn's ``whitegrid`` style in
+    its ``notebook`` context, read from :data:`STYLE_SHEET`.
     """
-    import seaborn as sns
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -48,7 +52,7 @@ def apply_style() -> None:
         shell.run_line_magic("matplotlib", "inline")
         use_crisp_figures(shell)
 
-    sns.set_theme(style="whitegrid", context="notebook")
+    plt.style.use(STYLE_SHEET)
     plt.rcParams.update(
         {
             "figure.figsize": (11, 4.5),

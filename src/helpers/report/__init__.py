@@ -9,7 +9,17 @@ each and summary.json; <out>/index.html links every dated report. See docs/sched
 
 from __future__ import annotations
 
+import sys
+
 from helpers.report.plan import ReportPlan, prepare
 from helpers.report.render import render
+
+# nbformat (papermill, nbconvert) imports jsonschema, which imports rfc3987_syntax when it is
+# installed (jupyter-events asks for jsonschema[format-nongpl]); that compiles 39 Lark grammars
+# at import, about 2.8 s in every process that reads a notebook: the report command and each
+# of its workers. They serve the "iri" format check, which nbformat never runs (it validates
+# with no format checker). Marked absent, jsonschema does without that check.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 
 __all__ = ["ReportPlan", "prepare", "render"]

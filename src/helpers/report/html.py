@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,14 @@ _EXTERNAL_ASSET = re.compile(
 _EXTERNAL_CSS = re.compile(r"""(?:@import\s+|url\(\s*)["']?(?:https?:)?//""", re.IGNORECASE)
 
 
+@functools.cache
 def exporter(show_code: bool) -> HTMLExporter:
     """An HTML exporter on the project template; code and prompts hidden unless ``show_code``.
 
     Cells tagged ``remove-cell`` disappear, ``remove-input``/``hide-input`` lose their code and
-    ``remove-output`` their outputs, whatever ``show_code`` says.
+    ``remove-output`` their outputs, whatever ``show_code`` says. One exporter per process
+    and ``show_code``: it compiles the templates once and serves every page after (as
+    ``jupyter nbconvert`` does for many notebooks), where a new one compiled them again.
     """
     c = Config()
     c.TagRemovePreprocessor.enabled = True
