@@ -1,0 +1,220 @@
+"""``python -m helpers aggregate --engine dask`` on a store held in S3, on a real cluster.
+
+A real local S3 server (moto's ``ThreadedMotoServer``, nothing outside this machine) holds a
+copy of a store whose partitions still carry uncompacted write parts, one of them rewriting
+a stored event. The real command, run as a subprocess with the AWS settings in its
+environment only, reads it through fsspec (s3fs) on a ``LocalCluster`` of two worker
+processes and writes the bars into a local store; they must equal the DuckDB path on the
+local original row for row. Failures (the duckdb engine given a URL, a missing bucket,
+missing credentials, an unreachable scheduler) end with one line, exit 2, the output store
+untouched, and the secret key never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+s3fs = pytest.importorskip("s3fs")
+moto_server = pytest.importorskip("moto.server")
+
+from helpers.aggregate import aggregate_store  # noqa: E402
+from helpers.store import Store  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BUCKET = "liqnb-test"
+SECRET = "s3cr3t-value-that-must-never-be-printed"
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+def _events(rows: list[tuple[str, str, str, str, float, str]]) -> pd.DataFrame:
+    df = pd.DataFrame(
+        rows, columns=["ts", "exchange", "symbol", "side", "notional_usd", "event_id"]
+    )
+    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
+    return df.assign(
+        base=df["symbol"].str.split("/").str[0],
+        price=100.0,
+        amount=df["notional_usd"] / 100.0,
+        source="t",
+    )
+
+
+# The second and third writes land as write parts beside the first file (no compaction);
+# the third rewrites "a2" (long 50 -> 70), which a reader counting every file sees twice.
+WRITES = [
+    [
+        ("2025-01-01 00:10", "okx", BTC, "long", 100.0, "a1"),
+        ("2025-01-01 00:50", "okx", BTC, "long", 50.0, "a2"),
+        ("2025-01-01 01:20", "bybit", BTC, "long", 9.0, "b1"),
+    ],
+    [
+        ("2025-01-01 00:59:59", "okx", BTC, "short", 7.0, "a3"),
+        ("2025-01-01 03:00", "okx", ETH, "short", 1.0, "a4"),
+        ("2025-01-01 05:30", "bybit", BTC, "short", 3.0, "b2"),
+    ],
+    [
+        ("2025-01-01 00:50", "okx", BTC, "long", 70.0, "a2"),
+        ("2025-01-02 00:30", "okx", BTC, "long", 4.0, "a5"),
+    ],
+]
+
+
+@pytest.fixture(scope="module")
+def s3_env():
+    """A moto S3 server on 127.0.0.1 and the environment that points s3fs at it."""
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = {
+            "AWS_ACCESS_KEY_ID": "testing-key",
+            "AWS_SECRET_ACCESS_KEY": SECRET,
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        yield env
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def local_store(tmp_path_factory) -> Store:
+    store = Store(tmp_path_factory.mktemp("original"), auto_compact=False)
+    for rows in WRITES:
+        store.write("liquidations", _events(rows))
+    store.write(
+        "gaps",
+        pd.DataFrame(
+            {
+                "start": [pd.Timestamp("2025-01-01 04:00", tz="UTC")],
+                "end": [pd.Timestamp("2025-01-01 05:00", tz="UTC")],
+                "exchange": ["bybit"],
+                "symbol": pd.Series([None], dtype="string"),
+                "table_name": ["liquidations"],
+                "reason": ["collector down"],
+                "ts": [pd.Timestamp("2025-01-01 04:00", tz="UTC")],
+            }
+        ),
+    )
+    return store
+
+
+@pytest.fixture(scope="module")
+def bucket_url(s3_env, local_store) -> str:
+    fs = s3fs.S3FileSystem(
+        key=s3_env["AWS_ACCESS_KEY_ID"],
+        secret=s3_env["AWS_SECRET_ACCESS_KEY"],
+        client_kwargs={"endpoint_url": s3_env["AWS_ENDPOINT_URL"]},
+    )
+    fs.mkdir(BUCKET)
+    fs.put(f"{local_store.root}/", f"{BUCKET}/store/", recursive=True)
+    return f"s3://{BUCKET}/store"
+
+
+def _aggregate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "helpers", "aggregate", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=full,
+        timeout=300,
+    )
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    return lines[0]
+
+
+def test_the_bucket_holds_write_parts_that_are_not_compacted(s3_env, bucket_url, local_store):
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_env["AWS_ENDPOINT_URL"]},
+                           key=s3_env["AWS_ACCESS_KEY_ID"], secret=SECRET)  # fmt: skip
+    okx = f"{BUCKET}/store/liquidations/exchange=okx/date=2025-01-01"
+    names = sorted(p.rsplit("/", 1)[1] for p in fs.ls(okx))
+    assert names[0] == "part-000000000001.parquet" and len(names) == 3
+
+
+@pytest.mark.parametrize(
+    "window, cluster",
+    [
+        ((), ("--local-cluster", "2")),
+        (("--interval", "4h"), ()),
+        (("--start", "2025-01-01T00:30Z", "--end", "2025-01-01T06:00Z"), ()),
+    ],
+    ids=["1h-on-a-local-cluster", "4h-threads", "window-threads"],
+)
+def test_bars_from_s3_equal_the_duckdb_bars(
+    s3_env, bucket_url, local_store, tmp_path, window, cluster
+):
+    out = tmp_path / "bars"
+    proc = _aggregate(s3_env, "--engine", "dask", *cluster,
+                      "--data-dir", bucket_url, "--out-dir", str(out), *window)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    interval = window[1] if window[:1] == ("--interval",) else "1h"
+    start = window[1] if window[:1] == ("--start",) else None
+    end = window[3] if window[:1] == ("--start",) else None
+    expected = aggregate_store(local_store, interval, start, end)
+    written = Store(out).read("liquidation_bars")
+    written = written.sort_values(["ts", "exchange", "symbol"], ignore_index=True)
+    expected = expected.sort_values(["ts", "exchange", "symbol"], ignore_index=True)
+    pd.testing.assert_frame_equal(written[expected.columns], expected, check_dtype=False)
+    assert f"{len(expected):,} bars ({interval})" in proc.stdout
+    assert ("LocalCluster of 2 workers" in proc.stdout) == bool(cluster)
+    okx = written[(written.exchange == "okx") & (written.symbol == BTC)].set_index("ts")
+    if interval == "1h" and start is None:
+        first = okx.loc[pd.Timestamp("2025-01-01 00:00", tz="UTC")]
+        assert (first.long_usd, first.long_count, first.short_usd) == (170.0, 2, 7.0)
+        bybit = written[written.exchange == "bybit"]
+        assert pd.Timestamp("2025-01-01 04:00", tz="UTC") not in set(bybit.ts)  # the gap
+
+
+def test_the_duckdb_engine_refuses_a_url_with_one_line(s3_env, bucket_url, tmp_path):
+    out = tmp_path / "bars"
+    line = _one_line_error(_aggregate(s3_env, "--data-dir", bucket_url, "--out-dir", str(out)))
+    assert "--engine dask" in line
+    assert not out.exists()
+
+
+def test_a_url_store_without_out_dir_is_refused(s3_env, bucket_url):
+    line = _one_line_error(_aggregate(s3_env, "--engine", "dask", "--data-dir", bucket_url))
+    assert "--out-dir" in line
+
+
+def test_a_missing_bucket_is_one_line_and_the_output_store_untouched(s3_env, tmp_path):
+    out = Store(tmp_path / "bars")
+    out.write("liquidations", _events(WRITES[0]))
+    before = sorted(p.relative_to(out.root) for p in out.root.rglob("*"))
+    line = _one_line_error(_aggregate(s3_env, "--engine", "dask", "--data-dir",
+                                      "s3://no-such-bucket/store", "--out-dir", str(out.root)))  # fmt: skip
+    assert "no-such-bucket" in line
+    assert sorted(p.relative_to(out.root) for p in out.root.rglob("*")) == before
+
+
+def test_missing_credentials_are_one_line(s3_env, bucket_url, tmp_path):
+    env = {**s3_env, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+           "AWS_CONFIG_FILE": str(tmp_path / "none")}  # fmt: skip
+    line = _one_line_error(_aggregate(env, "--engine", "dask", "--data-dir", bucket_url,
+                                      "--out-dir", str(tmp_path / "bars")))  # fmt: skip
+    assert bucket_url in line
+
+
+def test_an_unreachable_scheduler_is_one_line(local_store, tmp_path):
+    line = _one_line_error(_aggregate({}, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9",
+                                      "--data-dir", str(local_store.root),
+                                      "--out-dir", str(tmp_path / "bars")))  # fmt: skip
+    assert "tcp://127.0.0.1:9" in line or "connect" in line.lower()
