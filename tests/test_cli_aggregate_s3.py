@@ -12,9 +12,11 @@ untouched, and the secret key never printed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -24,13 +26,18 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
+boto3 = pytest.importorskip("boto3")
 
 from helpers.aggregate import aggregate_store  # noqa: E402
+from helpers.cli import main  # noqa: E402
 from helpers.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "liqnb-test"
-SECRET = "s3cr3t-value-that-must-never-be-printed"
+S3_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+)
+WRONG_SECRET = "wrong-s3cr3t-that-must-never-be-printed"
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
 
@@ -69,18 +76,28 @@ WRITES = [
 
 @pytest.fixture(scope="module")
 def s3_env():
-    """A moto S3 server on 127.0.0.1 and the environment that points s3fs at it."""
+    """A moto S3 server on 127.0.0.1 that checks signatures, one IAM user allowed ``s3:*``,
+    and the environment that points s3fs at it with that user's key."""
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     try:
         host, port = server.get_host_and_port()
-        env = {
-            "AWS_ACCESS_KEY_ID": "testing-key",
-            "AWS_SECRET_ACCESS_KEY": SECRET,
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        endpoint = f"http://{host}:{port}"
+        iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id="setup", aws_secret_access_key="setup")  # fmt: skip
+        iam.create_user(UserName="liqnb")
+        iam.put_user_policy(UserName="liqnb", PolicyName="s3", PolicyDocument=S3_POLICY)
+        key = iam.create_access_key(UserName="liqnb")["AccessKey"]
+        # From here on every request must be signed by a known key (moto's reset-auth API).
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0",
+                                       headers={"Content-Type": "text/plain"})  # fmt: skip
+        urllib.request.urlopen(reset).close()
+        yield {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+            "AWS_ENDPOINT_URL": endpoint,
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-        yield env
     finally:
         server.stop()
 
@@ -131,17 +148,28 @@ def _aggregate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     )
 
 
-def _one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+def _in_process(monkeypatch, capsys, env: dict[str, str], *args: str):
+    """The same command through :func:`helpers.cli.main` in this process (no interpreter
+    start: a subprocess costs seconds of imports per case), with ``env`` set."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(["aggregate", *args])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], *secrets: str) -> str:
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, proc.stderr
-    assert SECRET not in proc.stdout + proc.stderr
+    for secret in secrets:
+        assert secret not in proc.stdout + proc.stderr
     return lines[0]
 
 
 def test_the_bucket_holds_write_parts_that_are_not_compacted(s3_env, bucket_url, local_store):
     fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_env["AWS_ENDPOINT_URL"]},
-                           key=s3_env["AWS_ACCESS_KEY_ID"], secret=SECRET)  # fmt: skip
+                           key=s3_env["AWS_ACCESS_KEY_ID"], secret=s3_env["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
     okx = f"{BUCKET}/store/liquidations/exchange=okx/date=2025-01-01"
     names = sorted(p.rsplit("/", 1)[1] for p in fs.ls(okx))
     assert names[0] == "part-000000000001.parquet" and len(names) == 3
@@ -157,13 +185,14 @@ def test_the_bucket_holds_write_parts_that_are_not_compacted(s3_env, bucket_url,
     ids=["1h-on-a-local-cluster", "4h-threads", "window-threads"],
 )
 def test_bars_from_s3_equal_the_duckdb_bars(
-    s3_env, bucket_url, local_store, tmp_path, window, cluster
+    s3_env, bucket_url, local_store, tmp_path, window, cluster, monkeypatch, capsys
 ):
+    """The cluster case runs the real command as its own process; the others in-process."""
     out = tmp_path / "bars"
-    proc = _aggregate(s3_env, "--engine", "dask", *cluster,
-                      "--data-dir", bucket_url, "--out-dir", str(out), *window)  # fmt: skip
+    args = ("--engine", "dask", *cluster, "--data-dir", bucket_url, "--out-dir", str(out), *window)
+    proc = _aggregate(s3_env, *args) if cluster else _in_process(monkeypatch, capsys, s3_env, *args)
     assert proc.returncode == 0, proc.stderr
-    assert SECRET not in proc.stdout + proc.stderr
+    assert s3_env["AWS_SECRET_ACCESS_KEY"] not in proc.stdout + proc.stderr
     interval = window[1] if window[:1] == ("--interval",) else "1h"
     start = window[1] if window[:1] == ("--start",) else None
     end = window[3] if window[:1] == ("--start",) else None
@@ -182,39 +211,50 @@ def test_bars_from_s3_equal_the_duckdb_bars(
         assert pd.Timestamp("2025-01-01 04:00", tz="UTC") not in set(bybit.ts)  # the gap
 
 
-def test_the_duckdb_engine_refuses_a_url_with_one_line(s3_env, bucket_url, tmp_path):
+def test_the_duckdb_engine_refuses_a_url_with_one_line(
+    s3_env, bucket_url, tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "bars"
-    line = _one_line_error(_aggregate(s3_env, "--data-dir", bucket_url, "--out-dir", str(out)))
+    run = _in_process(monkeypatch, capsys, s3_env, "--data-dir", bucket_url, "--out-dir", str(out))
+    line = _one_line_error(run)
     assert "--engine dask" in line
     assert not out.exists()
 
 
-def test_a_url_store_without_out_dir_is_refused(s3_env, bucket_url):
-    line = _one_line_error(_aggregate(s3_env, "--engine", "dask", "--data-dir", bucket_url))
+def test_a_url_store_without_out_dir_is_refused(s3_env, bucket_url, monkeypatch, capsys):
+    run = _in_process(monkeypatch, capsys, s3_env, "--engine", "dask", "--data-dir", bucket_url)
+    line = _one_line_error(run)
     assert "--out-dir" in line
 
 
-def test_a_missing_bucket_is_one_line_and_the_output_store_untouched(s3_env, tmp_path):
+def test_a_missing_bucket_is_one_line_and_the_output_store_untouched(
+    s3_env, tmp_path, monkeypatch, capsys
+):
     out = Store(tmp_path / "bars")
     out.write("liquidations", _events(WRITES[0]))
     before = sorted(p.relative_to(out.root) for p in out.root.rglob("*"))
-    line = _one_line_error(_aggregate(s3_env, "--engine", "dask", "--data-dir",
-                                      "s3://no-such-bucket/store", "--out-dir", str(out.root)))  # fmt: skip
+    run = _in_process(monkeypatch, capsys, s3_env, "--engine", "dask", "--data-dir",
+                      "s3://no-such-bucket/store", "--out-dir", str(out.root))  # fmt: skip
+    line = _one_line_error(run)
     assert "no-such-bucket" in line
     assert sorted(p.relative_to(out.root) for p in out.root.rglob("*")) == before
 
 
-def test_missing_credentials_are_one_line(s3_env, bucket_url, tmp_path):
-    env = {**s3_env, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
-           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+def test_missing_credentials_are_one_line(s3_env, bucket_url, tmp_path, monkeypatch, capsys):
+    env = {**s3_env, "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
            "AWS_CONFIG_FILE": str(tmp_path / "none")}  # fmt: skip
-    line = _one_line_error(_aggregate(env, "--engine", "dask", "--data-dir", bucket_url,
-                                      "--out-dir", str(tmp_path / "bars")))  # fmt: skip
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    env = {k: v for k, v in env.items() if not k.startswith("AWS_ACCESS") and "SECRET" not in k}
+    run = _in_process(monkeypatch, capsys, env, "--engine", "dask", "--data-dir", bucket_url,
+                      "--out-dir", str(tmp_path / "bars"))  # fmt: skip
+    line = _one_line_error(run)
     assert bucket_url in line
 
 
-def test_an_unreachable_scheduler_is_one_line(local_store, tmp_path):
-    line = _one_line_error(_aggregate({}, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9",
-                                      "--data-dir", str(local_store.root),
-                                      "--out-dir", str(tmp_path / "bars")))  # fmt: skip
+def test_an_unreachable_scheduler_is_one_line(local_store, tmp_path, monkeypatch, capsys):
+    run = _in_process(monkeypatch, capsys, {}, "--engine", "dask", "--scheduler",
+                      "tcp://127.0.0.1:9", "--data-dir", str(local_store.root),
+                      "--out-dir", str(tmp_path / "bars"))  # fmt: skip
+    line = _one_line_error(run)
     assert "tcp://127.0.0.1:9" in line or "connect" in line.lower()

@@ -261,3 +261,14 @@ def dask_client(scheduler: str | None = None, local_workers: int | None = None) 
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a store URL can fail with that are the user's to fix: ``OSError``
+    (a missing bucket or key, refused access, an unreachable scheduler) and botocore's
+    (no credentials, a bad endpoint) when s3fs is installed."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        return (OSError,)
+    return (OSError, BotoCoreError, ClientError)

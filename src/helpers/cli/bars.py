@@ -17,6 +17,7 @@ be local): a store on an object store is read, never written.
 from __future__ import annotations
 
 import argparse
+import os
 
 import pandas as pd
 
@@ -116,12 +117,33 @@ def _bars(args: argparse.Namespace) -> pd.DataFrame:
     try:
         with dask_client(args.scheduler, args.local_cluster):
             return bars_with_dask(args.data_dir, *window)
-    except OSError as exc:  # unreachable scheduler, missing bucket, refused credentials
+    except _remote_errors() as exc:  # unreachable scheduler, missing bucket, no credentials
         raise UserError(f"--engine dask on {args.data_dir}: {_one_line(exc)}") from None
 
 
+def _remote_errors() -> tuple[type[BaseException], ...]:
+    """What reading a remote store can raise for a cause outside this program: ``OSError``
+    (fsspec's missing bucket or refused access, an unreachable scheduler) and, with s3fs
+    installed, botocore's own errors (no credentials found, a bad endpoint)."""
+    try:
+        from botocore.exceptions import BotoCoreError
+    except ImportError:
+        return (OSError,)
+    return (OSError, BotoCoreError)
+
+
+SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
 def _one_line(exc: BaseException) -> str:
+    """``exc`` as one line of at most 300 characters, any secret from the environment
+    replaced by ``***`` (a library's message must not leak it onto a terminal or a log)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
+    for name in SECRET_VARIABLES:
+        secret = os.environ.get(name)
+        if secret:
+            text = text.replace(secret, "***")
+    text = f"{type(exc).__name__}: {text}"
     return text if len(text) <= 300 else text[:297] + "..."
 
 
