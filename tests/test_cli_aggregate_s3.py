@@ -240,16 +240,31 @@ def test_a_missing_bucket_is_one_line_and_the_output_store_untouched(
     assert sorted(p.relative_to(out.root) for p in out.root.rglob("*")) == before
 
 
-def test_missing_credentials_are_one_line(s3_env, bucket_url, tmp_path, monkeypatch, capsys):
-    env = {**s3_env, "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+# The credential cases run as their own process: in this one, fsspec's cache of filesystem
+# instances would hand back the s3fs already signed in by an earlier test.
+def test_missing_credentials_are_one_line(s3_env, bucket_url, tmp_path):
+    env = {**s3_env, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
            "AWS_CONFIG_FILE": str(tmp_path / "none")}  # fmt: skip
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
-    env = {k: v for k, v in env.items() if not k.startswith("AWS_ACCESS") and "SECRET" not in k}
-    run = _in_process(monkeypatch, capsys, env, "--engine", "dask", "--data-dir", bucket_url,
+    proc = _aggregate(env, "--engine", "dask", "--data-dir", bucket_url,
                       "--out-dir", str(tmp_path / "bars"))  # fmt: skip
-    line = _one_line_error(run)
+    line = _one_line_error(proc, s3_env["AWS_SECRET_ACCESS_KEY"])
     assert bucket_url in line
+    assert not (tmp_path / "bars").exists()
+
+
+def test_a_wrong_secret_is_one_line_never_printed_and_the_output_store_untouched(
+    s3_env, bucket_url, tmp_path
+):
+    out = Store(tmp_path / "bars")
+    out.write("liquidations", _events(WRITES[0]))
+    before = {p: p.read_bytes() for p in out.root.rglob("*") if p.is_file()}
+    env = {**s3_env, "AWS_SECRET_ACCESS_KEY": WRONG_SECRET}
+    proc = _aggregate(env, "--engine", "dask", "--data-dir", bucket_url,
+                      "--out-dir", str(out.root))  # fmt: skip
+    line = _one_line_error(proc, WRONG_SECRET, s3_env["AWS_SECRET_ACCESS_KEY"])
+    assert bucket_url in line
+    assert {p: p.read_bytes() for p in out.root.rglob("*") if p.is_file()} == before
 
 
 def test_an_unreachable_scheduler_is_one_line(local_store, tmp_path, monkeypatch, capsys):

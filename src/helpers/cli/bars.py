@@ -112,24 +112,13 @@ def _bars(args: argparse.Namespace) -> pd.DataFrame:
     window = (args.interval, args.start, args.end, _names(args.exchanges), _names(args.symbols))
     if args.engine == "duckdb":
         return aggregate_store(Store(args.data_dir), *window)
-    from helpers.distributed import bars_with_dask, dask_client
+    from helpers.distributed import bars_with_dask, dask_client, storage_errors
 
     try:
         with dask_client(args.scheduler, args.local_cluster):
             return bars_with_dask(args.data_dir, *window)
-    except _remote_errors() as exc:  # unreachable scheduler, missing bucket, no credentials
+    except storage_errors() as exc:  # unreachable scheduler, missing bucket, no credentials
         raise UserError(f"--engine dask on {args.data_dir}: {_one_line(exc)}") from None
-
-
-def _remote_errors() -> tuple[type[BaseException], ...]:
-    """What reading a remote store can raise for a cause outside this program: ``OSError``
-    (fsspec's missing bucket or refused access, an unreachable scheduler) and, with s3fs
-    installed, botocore's own errors (no credentials found, a bad endpoint)."""
-    try:
-        from botocore.exceptions import BotoCoreError
-    except ImportError:
-        return (OSError,)
-    return (OSError, BotoCoreError)
 
 
 SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
