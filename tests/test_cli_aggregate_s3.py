@@ -126,14 +126,19 @@ def local_store(tmp_path_factory) -> Store:
 
 @pytest.fixture(scope="module")
 def bucket_url(s3_env, local_store) -> str:
-    fs = s3fs.S3FileSystem(
-        key=s3_env["AWS_ACCESS_KEY_ID"],
-        secret=s3_env["AWS_SECRET_ACCESS_KEY"],
-        client_kwargs={"endpoint_url": s3_env["AWS_ENDPOINT_URL"]},
-    )
+    fs = _s3(s3_env)
     fs.mkdir(BUCKET)
     fs.put(f"{local_store.root}/", f"{BUCKET}/store/", recursive=True)
     return f"s3://{BUCKET}/store"
+
+
+def _s3(env: dict[str, str]):
+    """An s3fs filesystem on the test server, signed in with ``env``'s key (this process)."""
+    return s3fs.S3FileSystem(
+        key=env["AWS_ACCESS_KEY_ID"],
+        secret=env["AWS_SECRET_ACCESS_KEY"],
+        client_kwargs={"endpoint_url": env["AWS_ENDPOINT_URL"]},
+    )
 
 
 def _aggregate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -168,8 +173,7 @@ def _one_line_error(proc: subprocess.CompletedProcess[str], *secrets: str) -> st
 
 
 def test_the_bucket_holds_write_parts_that_are_not_compacted(s3_env, bucket_url, local_store):
-    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_env["AWS_ENDPOINT_URL"]},
-                           key=s3_env["AWS_ACCESS_KEY_ID"], secret=s3_env["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+    fs = _s3(s3_env)
     okx = f"{BUCKET}/store/liquidations/exchange=okx/date=2025-01-01"
     names = sorted(p.rsplit("/", 1)[1] for p in fs.ls(okx))
     assert names[0] == "part-000000000001.parquet" and len(names) == 3
