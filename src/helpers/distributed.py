@@ -21,8 +21,10 @@ raises ``ImportError`` naming the extra.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -234,3 +236,39 @@ def _partitions(fs: fsspec.AbstractFileSystem, table_dir: str) -> list[Partition
 def _has_files(table_dir: str) -> bool:
     fs, path = fsspec.core.url_to_fs(table_dir)
     return bool(_partitions(fs, path))
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, local_workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` for the duration of the block: connected to the running
+    scheduler at ``scheduler`` (``tcp://host:8786``), or to a ``LocalCluster`` of
+    ``local_workers`` worker processes (one thread each) started here and closed after;
+    with neither, no client (``None``: Dask's threads). While a client is open, Dask's
+    ``compute`` runs on its cluster. A scheduler that cannot be reached raises ``OSError``."""
+    if scheduler is None and local_workers is None:
+        yield None
+        return
+    import distributed
+
+    if scheduler is not None:
+        with distributed.Client(scheduler, timeout="10s") as client:
+            yield client
+        return
+    with (
+        distributed.LocalCluster(
+            n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a store URL can fail with that are the user's to fix: ``OSError``
+    (a missing bucket or key, refused access, an unreachable scheduler) and botocore's
+    (no credentials, a bad endpoint) when s3fs is installed."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        return (OSError,)
+    return (OSError, BotoCoreError, ClientError)

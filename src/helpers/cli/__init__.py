@@ -24,8 +24,8 @@ Adder = Callable[[argparse.ArgumentParser], None]
 
 def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
     """(name, help, description, add-arguments, run) of every command."""
-    from helpers import aggregate, compaction, doctor, pull, report
-    from helpers.cli import backtest, fetch, hyperliquid, store, vendors
+    from helpers import compaction, doctor, pull, report
+    from helpers.cli import backtest, bars, fetch, hyperliquid, store, vendors
     from helpers.cli import compact as compact_cli
     from helpers.cli import doctor as doctor_cli
     from helpers.cli import pull as pull_cli
@@ -44,8 +44,9 @@ def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
     return [
         ("demo", "write the simulated demo market into the store", demo.__doc__,
          store.add_demo_arguments, store.run_demo),
-        ("aggregate", "build liquidation bars from stored events", aggregate.__doc__,
-         store.add_aggregate_arguments, store.run_aggregate),
+        ("aggregate", "build liquidation bars from stored events (DuckDB, or Dask on a cluster)",
+         bars.__doc__,
+         bars.add_aggregate_arguments, bars.run_aggregate),
         ("report", "render every notebook into a dated HTML report", report.__doc__,
          report_cli.add_report_arguments, report_cli.run_report),
         ("pull", "pull a window from every source: ccxt REST, Coinalyze, collector, caps",

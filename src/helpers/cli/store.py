@@ -1,16 +1,13 @@
-"""Commands that fill or derive from the store without the network: ``demo``, ``aggregate``."""
+"""``demo``: the simulated market into the store, without the network."""
 
 from __future__ import annotations
 
 import argparse
 
 from helpers import store_kind
-from helpers.aggregate import build_bars
-from helpers.cli import options as o
 from helpers.errors import UserError
 from helpers.sources.demo import SCENARIOS, remove_demo, write_demo
 from helpers.store import Store
-from helpers.timegrid import INTERVAL_SECONDS
 
 
 def add_demo_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,28 +49,3 @@ def run_demo(args: argparse.Namespace) -> int:
     for result in write_demo(store, args.scenario, args.seed, args.events).values():
         print(f"SIMULATED {result}")
     return 0
-
-
-def add_aggregate_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--interval", default="1h", choices=list(INTERVAL_SECONDS))
-    o.add_window(p, "UTC start, inclusive (default: all)", "UTC end, exclusive (default: all)")
-    p.add_argument(
-        "--exchanges", nargs="*", help="ccxt exchange ids, comma- or space-separated (default: all)"
-    )
-    p.add_argument(
-        "--symbols",
-        nargs="*",
-        help="ccxt unified symbols, comma- or space-separated (default: all)",
-    )
-
-
-def run_aggregate(args: argparse.Namespace) -> int:
-    o.check_window(args.start, args.end)
-    exchanges = _names(args.exchanges)
-    symbols = _names(args.symbols)
-    print(build_bars(Store(args.data_dir), args.interval, args.start, args.end, exchanges, symbols))
-    return 0
-
-
-def _names(values: list[str] | None) -> list[str] | None:
-    return None if values is None else [v for text in values for v in o.csv_list(text)]
