@@ -277,3 +277,21 @@ def test_an_unreachable_scheduler_is_one_line(local_store, tmp_path, monkeypatch
                       "--out-dir", str(tmp_path / "bars"))  # fmt: skip
     line = _one_line_error(run)
     assert "tcp://127.0.0.1:9" in line or "connect" in line.lower()
+
+
+def test_the_default_engine_writes_the_duckdb_bars_into_the_local_store(
+    tmp_path, monkeypatch, capsys
+):
+    data = Store(tmp_path / "store", auto_compact=False)
+    for rows in WRITES:
+        data.write("liquidations", _events(rows))
+    run = _in_process(monkeypatch, capsys, {}, "--interval", "4h", "--data-dir", str(data.root))
+    assert run.returncode == 0, run.stderr
+    written = data.read("liquidation_bars").sort_values(["ts", "exchange", "symbol"])
+    expected = aggregate_store(data, "4h").sort_values(["ts", "exchange", "symbol"])
+    pd.testing.assert_frame_equal(
+        written[expected.columns].reset_index(drop=True),
+        expected.reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert "by duckdb" in run.stdout and f"{len(expected):,} bars (4h)" in run.stdout
