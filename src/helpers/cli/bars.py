@@ -113,7 +113,10 @@ def _bars(args: argparse.Namespace) -> pd.DataFrame:
     window = (args.interval, args.start, args.end, _names(args.exchanges), _names(args.symbols))
     if args.engine == "duckdb":
         return aggregate_store(Store(args.data_dir), *window)
-    from helpers.distributed import bars_with_dask, dask_client, storage_errors
+    try:
+        from helpers.distributed import bars_with_dask, dask_client, storage_errors
+    except ImportError as exc:  # the message names the extra to install
+        raise UserError(f"--engine dask: {exc}") from None
 
     if not args.verbose and (args.scheduler or args.local_cluster):
         import distributed  # noqa: F401  (its import sets its loggers to INFO: set them after)
