@@ -1,13 +1,15 @@
 """``python -m helpers aggregate --engine dask`` on a store held in S3, on a real cluster.
 
-A real local S3 server (moto's ``ThreadedMotoServer``, nothing outside this machine) holds a
-copy of a store whose partitions still carry uncompacted write parts, one of them rewriting
-a stored event. The real command, run as a subprocess with the AWS settings in its
-environment only, reads it through fsspec (s3fs) on a ``LocalCluster`` of two worker
-processes and writes the bars into a local store; they must equal the DuckDB path on the
-local original row for row. Failures (the duckdb engine given a URL, a missing bucket,
-missing credentials, an unreachable scheduler) end with one line, exit 2, the output store
-untouched, and the secret key never printed.
+A real local S3 server (moto's ``ThreadedMotoServer`` on 127.0.0.1, nothing outside this
+machine, signatures checked against an IAM key it issued) holds a copy of a store whose
+partitions still carry uncompacted write parts, one of them rewriting a stored event, and a
+recorded gap. The real command, run as a subprocess with the AWS settings in its environment
+only, reads it through fsspec (s3fs) on a ``LocalCluster`` of two worker processes and
+writes the bars into a local store; they must equal the DuckDB path on the local original
+row for row. Other windows and intervals run the same command in-process on Dask's threads.
+Failures (the duckdb engine given a URL, no ``--out-dir`` for a URL, a missing bucket,
+missing or wrong credentials, an unreachable scheduler) end with one ``error:`` line, exit
+2, the output store untouched, and no secret printed.
 """
 
 from __future__ import annotations
@@ -277,3 +279,21 @@ def test_an_unreachable_scheduler_is_one_line(local_store, tmp_path, monkeypatch
                       "--out-dir", str(tmp_path / "bars"))  # fmt: skip
     line = _one_line_error(run)
     assert "tcp://127.0.0.1:9" in line or "connect" in line.lower()
+
+
+def test_the_default_engine_writes_the_duckdb_bars_into_the_local_store(
+    tmp_path, monkeypatch, capsys
+):
+    data = Store(tmp_path / "store", auto_compact=False)
+    for rows in WRITES:
+        data.write("liquidations", _events(rows))
+    run = _in_process(monkeypatch, capsys, {}, "--interval", "4h", "--data-dir", str(data.root))
+    assert run.returncode == 0, run.stderr
+    written = data.read("liquidation_bars").sort_values(["ts", "exchange", "symbol"])
+    expected = aggregate_store(data, "4h").sort_values(["ts", "exchange", "symbol"])
+    pd.testing.assert_frame_equal(
+        written[expected.columns].reset_index(drop=True),
+        expected.reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert "by duckdb" in run.stdout and f"{len(expected):,} bars (4h)" in run.stdout

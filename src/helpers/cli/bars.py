@@ -17,6 +17,7 @@ be local): a store on an object store is read, never written.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 import pandas as pd
@@ -112,8 +113,16 @@ def _bars(args: argparse.Namespace) -> pd.DataFrame:
     window = (args.interval, args.start, args.end, _names(args.exchanges), _names(args.symbols))
     if args.engine == "duckdb":
         return aggregate_store(Store(args.data_dir), *window)
-    from helpers.distributed import bars_with_dask, dask_client, storage_errors
+    try:
+        from helpers.distributed import bars_with_dask, dask_client, storage_errors
+    except ImportError as exc:  # the message names the extra to install
+        raise UserError(f"--engine dask: {exc}") from None
 
+    if not args.verbose and (args.scheduler or args.local_cluster):
+        import distributed  # noqa: F401  (its import sets its loggers to INFO: set them after)
+
+        # the scheduler's and nannies' INFO lines, a screenful per run
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     try:
         with dask_client(args.scheduler, args.local_cluster):
             return bars_with_dask(args.data_dir, *window)
