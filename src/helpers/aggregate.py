@@ -16,59 +16,33 @@ bar is observed (:mod:`helpers.rollup`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import duckdb
 import pandas as pd
 
 from helpers import schema
+from helpers.bars_grid import zero_filled
 from helpers.config import load_precedence
 from helpers.precedence import one_source_per_bar
 from helpers.rollup import finer_intervals, with_rolled_up
 from helpers.store import Store, WriteResult, conform, window_filter
 from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
 
-_BARS_SQL = """
-WITH ev AS (
-    SELECT * FROM {events}
-    WHERE ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end) {extra}
-),
-buckets AS (
-    SELECT epoch_us(ts) // ($secs::BIGINT * 1000000) AS bucket,
-           exchange, symbol, base, source,
-           sum(notional_usd) FILTER (WHERE side = 'long')  AS long_usd,
-           sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd,
-           count(*) FILTER (WHERE side = 'long')  AS long_count,
-           count(*) FILTER (WHERE side = 'short') AS short_count
-    FROM ev GROUP BY ALL
-),
-b AS (SELECT to_timestamp(bucket * $secs) AS ts, * EXCLUDE (bucket) FROM buckets),
-span AS (
-    SELECT exchange, symbol, base, source,
-           CASE WHEN $full THEN to_timestamp(floor(epoch($start::TIMESTAMPTZ) / $secs) * $secs)
-                ELSE min(ts) END AS lo,
-           CASE WHEN $full THEN to_timestamp(
-                    (ceil(epoch($end::TIMESTAMPTZ) / $secs) - 1) * $secs)
-                ELSE max(ts) END AS hi
-    FROM b GROUP BY ALL
-),
-grid AS (
-    SELECT exchange, symbol, base, source,
-           unnest(generate_series(lo, hi, to_seconds($secs::BIGINT))) AS ts
-    FROM span
-)
-SELECT g.ts, $interval AS interval, g.exchange, g.symbol, g.base,
-       coalesce(b.long_usd, 0) AS long_usd, coalesce(b.short_usd, 0) AS short_usd,
-       coalesce(b.long_count, 0) AS long_count, coalesce(b.short_count, 0) AS short_count,
-       g.source
-FROM grid g LEFT JOIN b USING (ts, exchange, symbol, base, source)
-WHERE NOT EXISTS (
-    SELECT 1 FROM gaps_ x
-    WHERE x.exchange = g.exchange AND (x.symbol IS NULL OR x.symbol = g.symbol)
-      AND x.start < g.ts + to_seconds($secs::BIGINT) AND (x."end" IS NULL OR x."end" > g.ts)
-)
-ORDER BY g.ts, g.exchange, g.symbol
+_SUMS_SQL = """
+SELECT epoch_us(ts) // $size AS bucket, exchange, symbol, base, source,
+       coalesce(sum(notional_usd) FILTER (WHERE side = 'long'), 0)  AS long_usd,
+       coalesce(sum(notional_usd) FILTER (WHERE side = 'short'), 0) AS short_usd,
+       count(*) FILTER (WHERE side = 'long')  AS long_count,
+       count(*) FILTER (WHERE side = 'short') AS short_count
+FROM {events}
+WHERE ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end) {extra}
+GROUP BY ALL
 """
+"""Stage one: the events' sums per series and bucket (``bucket = epoch µs // bucket µs``,
+an integer division, no timestamp function), in DuckDB with every thread. Stage two,
+:func:`helpers.bars_grid.zero_filled`, adds the zero bars and drops the gap bars in numpy."""
 
 
 def _check_interval(interval: str) -> int:
@@ -118,17 +92,21 @@ def _run_bars_sql(
     full = (s is not None and e is not None) if full_window is None else full_window
     if full and (s is None or e is None):
         raise ValueError("full_window needs both start and end")
-    con.register("gaps_", gaps if gaps is not None and len(gaps) else schema.empty("gaps"))
-    sql = _BARS_SQL.format(events=relation, extra=extra)
+    sql = _SUMS_SQL.format(events=relation, extra=extra)
     params: dict[str, object] = {
         "start": s.to_pydatetime() if s is not None else None,
         "end": e.to_pydatetime() if e is not None else None,
-        "secs": secs,
-        "full": full,
-        "interval": interval,
+        "size": secs * 1_000_000,
     }
     params.update({f"x{i}": v for i, v in enumerate(extra_params)})
-    return conform("liquidation_bars", con.execute(sql, params).df())
+    sums = con.execute(sql, params).df()
+    window = None
+    if full:
+        assert s is not None and e is not None
+        first = math.floor(s.timestamp() / secs)
+        last = math.ceil(e.timestamp() / secs) - 1
+        window = (first, last)
+    return conform("liquidation_bars", zero_filled(sums, interval, secs, gaps, window))
 
 
 def build_bars(
