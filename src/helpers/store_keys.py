@@ -6,8 +6,8 @@ Reading the key columns of a 450k-row compacted file costs tens of milliseconds 
 (the ``liquidations`` key has no ``ts``, so no row group can be skipped), far more than a
 500-row batch. A :class:`KeyIndex` (one per :class:`helpers.store.Store`) keeps, per file,
 the sorted 64-bit hashes of its keys (the table's key columns outside the partition
-columns, hashed by DuckDB's ``hash()`` after a cast to one type per column, so a value hashes
-alike from a Parquet file and from a batch in memory):
+columns, each hashed by ``pandas.util.hash_array`` from one representation per column type,
+so a value hashes alike from a Parquet file and from a batch in memory):
 
 * **Filled** from the rows the store itself writes (a write part, a compacted file of a day
   that is not over) and, on a miss, from the file (its key columns only).
@@ -30,10 +30,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
+import pyarrow.parquet as pq
 
 from helpers import schema
 
@@ -41,9 +40,9 @@ CACHE_BYTES = 64 * 2**20
 """The most memory (bytes of hashes) one :class:`KeyIndex` keeps."""
 HASH_MASK = np.uint64(2**64 - 1)
 """Bits of the hash kept (all). A test narrows it to force collisions."""
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 Identity = tuple[int, int, int, int]
-_SQL_TYPES = {"string": "VARCHAR", "float64": "DOUBLE", "Int64": "BIGINT"}
 
 
 def key_columns(t: schema.Table) -> list[str]:
@@ -57,13 +56,24 @@ def identity(path: str) -> Identity:
     return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
 
 
-def _hash_sql(t: schema.Table, source: str) -> str:
-    cast = []
+def _hash_column(values: pd.Series, dtype: str) -> np.ndarray:
+    """64-bit hashes of one key column (canonical ``dtype``): times as UTC microseconds,
+    text as Python strings, so a value hashes alike read from a file or held in a batch."""
+    if dtype.startswith("datetime64"):
+        raw = values.to_numpy(dtype="datetime64[us]").view(np.int64)
+    elif dtype == "string":
+        raw = values.astype("string").to_numpy(dtype=object, na_value="")  # NA: a collision
+    else:
+        raw = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(pd.util.hash_array(raw, categorize=False), dtype=np.uint64)
+
+
+def row_hashes(t: schema.Table, rows: pd.DataFrame) -> np.ndarray:
+    """The key hash of each row of ``rows`` (its key columns combined), in row order."""
+    out = np.zeros(len(rows), dtype=np.uint64)
     for c in key_columns(t):
-        dtype = t.columns[c]
-        sql_type = "TIMESTAMPTZ" if dtype.startswith("datetime64") else _SQL_TYPES[dtype]
-        cast.append(f'CAST("{c}" AS {sql_type})')
-    return f"SELECT hash({', '.join(cast)}) AS h FROM {source}"
+        out = (out * _MIX) ^ _hash_column(rows[c], t.columns[c])
+    return out & HASH_MASK
 
 
 class KeyIndex:
@@ -75,40 +85,20 @@ class KeyIndex:
         self._files: OrderedDict[str, tuple[Identity, np.ndarray]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.RLock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._pid = 0
 
     @property
     def cached_bytes(self) -> int:
         return self._bytes
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None or self._pid != os.getpid():  # a forked child opens its own
-            self._con = duckdb.connect(config={"threads": 1})
-            self._con.execute("SET TimeZone = 'UTC'")
-            self._pid = os.getpid()
-        return self._con
-
     def hashes(self, t: schema.Table, rows: pd.DataFrame) -> np.ndarray:
         """The key hash of each row of ``rows`` (canonical form), in row order."""
-        if not len(rows):
-            return np.empty(0, dtype=np.uint64)
-        arrow = pa.Table.from_pandas(rows[key_columns(t)], preserve_index=False)
-        with self._lock:
-            con = self._connection()
-            con.register("_liqnb_rows", arrow)
-            try:
-                out = con.execute(_hash_sql(t, "_liqnb_rows")).fetchnumpy()["h"]
-            finally:
-                con.unregister("_liqnb_rows")
-        return np.asarray(out, dtype=np.uint64) & HASH_MASK
+        return row_hashes(t, rows)
 
     def _read(self, t: schema.Table, path: str) -> np.ndarray:
-        source = "read_parquet('" + path.replace("'", "''") + "', hive_partitioning = false)"
+        keys = pq.read_table(path, columns=key_columns(t)).to_pandas()
         with self._lock:
-            out = self._connection().execute(_hash_sql(t, source)).fetchnumpy()["h"]
             self.key_reads += 1
-        return np.asarray(out, dtype=np.uint64) & HASH_MASK
+        return row_hashes(t, keys)
 
     def remember(self, path: str, hashes: np.ndarray) -> None:
         """Record ``hashes`` (of every key in the file just written at ``path``)."""
