@@ -271,18 +271,35 @@ def test_retry_after_and_a_short_ban_are_waited_for(
 def test_reset_headers_are_waited_for(tmp_path: Path) -> None:
     gate = GateFutures(liquidations={"BTC_USDT": []})
     bybit = BybitDerivatives(T0, T0 + 24 * HOUR_MS)
+    gate_reply, bybit_reply = replies.gate_too_many(20.0), replies.bybit_too_many_visits(30.0)
+    resets = sorted(
+        int(reply.headers[name]) / 1000
+        for reply, name in [
+            (gate_reply, "X-Gate-RateLimit-Reset-Timestamp"),
+            (bybit_reply, "X-Bapi-Limit-Reset-Timestamp"),
+        ]
+    )
+    ends: list[float] = []
     with gate.venue, bybit.venue:
-        gate.venue.fail("/api/v4/futures/usdt/liq_orders", replies.gate_too_many(2.0))
-        bybit.venue.fail("/v5/market/kline", replies.bybit_too_many_visits(3.0))
-        summary, waits = fetch_recording_waits(
-            tmp_path,
-            {"gate": entry(gate, ["liquidations"]), "bybit": entry(bybit, ["ohlcv"])},
-            1,
+        gate.venue.fail("/api/v4/futures/usdt/liq_orders", gate_reply)
+        bybit.venue.fail("/v5/market/kline", bybit_reply)
+        policy = RetryPolicy(
+            attempts=3, base_delay=0.01, max_wait=60.0, sleep=lambda s: ends.append(time.time() + s)
         )
+        summary = ccxt_rest.fetch_window(
+            Store(tmp_path / "store"),
+            load_config(write_config(tmp_path, {"gate": entry(gate, ["liquidations"]),
+                                                "bybit": entry(bybit, ["ohlcv"])})),
+            pd.Timestamp(T0, unit="ms", tz="UTC"),
+            pd.Timestamp(T0 + HOUR_MS, unit="ms", tz="UTC"),
+            policy=policy,
+        )  # fmt: skip
     assert not summary.failures
-    # X-Gate-RateLimit-Reset-Timestamp 2 s ahead, X-Bapi-Limit-Reset-Timestamp 3 s ahead
-    gate_wait, bybit_wait = sorted(waits)
-    assert len(waits) == 2 and 1.5 <= gate_wait <= 2.0 and 2.5 <= bybit_wait <= 3.0
+    # each wait (recorded, not spent) ends at the reset time its header names, 20 s and 30 s
+    # after the answer was built, however long the fetch took to reach the failing request
+    assert len(ends) == 2
+    for end, reset in zip(sorted(ends), resets, strict=True):
+        assert reset - 0.05 <= end <= reset + 0.5, (end, reset)
 
 
 def test_a_ban_longer_than_max_wait_fails_in_one_line_and_the_venue_is_not_asked_again(
