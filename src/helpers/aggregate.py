@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from helpers import schema
 from helpers.config import load_precedence
@@ -110,7 +111,8 @@ def _run_bars_sql(
         "secs": secs,
     }
     params.update({f"x{i}": v for i, v in enumerate(extra_params)})
-    buckets = con.execute(sql, params).df()
+    arrow = con.sql(sql, params=params).to_arrow_table()
+    buckets = arrow.to_pandas(types_mapper=_strings)
     window = (_bucket_of(s, secs), _bucket_of(e, secs, ceil=True) - 1) if full else None
     bars = _zero_filled(buckets, secs, window)
     bars.insert(1, "interval", interval)
@@ -162,7 +164,7 @@ def _zero_filled(buckets: pd.DataFrame, secs: int, window: tuple[int, int] | Non
     first[ids[::-1]] = np.arange(len(ids))[::-1]  # a row of each series, for its names
     cols: dict[str, object] = {"ts": _bar_times(grid, secs)}
     for c in _SERIES:
-        cols[c] = buckets[c].to_numpy()[first][series]
+        cols[c] = buckets[c].take(first[series]).reset_index(drop=True)
     for c in _VALUES:
         v = np.zeros(total, dtype="float64" if c.endswith("usd") else "int64")
         v[where] = buckets[c].to_numpy(dtype=v.dtype, na_value=0)
@@ -313,3 +315,8 @@ def load_bars(
     bars = with_rolled_up(bars, interval)
     ranks = load_precedence() if precedence is None else tuple(precedence)
     return conform("liquidation_bars", one_source_per_bar(bars, ranks))
+
+
+def _strings(t: object) -> pd.StringDtype | None:
+    """Arrow strings straight into pandas' string dtype (no Python objects on the way)."""
+    return pd.StringDtype() if t in (pa.string(), pa.large_string(), pa.string_view()) else None
