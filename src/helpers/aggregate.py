@@ -16,33 +16,45 @@ bar is observed (:mod:`helpers.rollup`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from helpers import schema
-from helpers.bars_grid import zero_filled
 from helpers.config import load_precedence
 from helpers.precedence import one_source_per_bar
 from helpers.rollup import finer_intervals, with_rolled_up
 from helpers.store import Store, WriteResult, conform, window_filter
 from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
 
-_SUMS_SQL = """
-SELECT epoch_us(ts) // $size AS bucket, exchange, symbol, base, source,
-       coalesce(sum(notional_usd) FILTER (WHERE side = 'long'), 0)  AS long_usd,
-       coalesce(sum(notional_usd) FILTER (WHERE side = 'short'), 0) AS short_usd,
+_BUCKETS_SQL = """
+SELECT epoch_us(ts) // ($secs::BIGINT * 1000000) AS bucket,
+       exchange, symbol, base, source,
+       sum(notional_usd) FILTER (WHERE side = 'long')  AS long_usd,
+       sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd,
        count(*) FILTER (WHERE side = 'long')  AS long_count,
        count(*) FILTER (WHERE side = 'short') AS short_count
 FROM {events}
 WHERE ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end) {extra}
 GROUP BY ALL
 """
-"""Stage one: the events' sums per series and bucket (``bucket = epoch µs // bucket µs``,
-an integer division, no timestamp function), in DuckDB with every thread. Stage two,
-:func:`helpers.bars_grid.zero_filled`, adds the zero bars and drops the gap bars in numpy."""
+"""The events' bars with at least one event; bucket = bar open time (epoch s) // secs."""
+
+_GAPS_SQL = """
+SELECT b.* FROM bars_ b
+WHERE NOT EXISTS (
+    SELECT 1 FROM gaps_ x
+    WHERE x.exchange = b.exchange AND (x.symbol IS NULL OR x.symbol = b.symbol)
+      AND x.start < b.ts + to_seconds($secs::BIGINT) AND (x."end" IS NULL OR x."end" > b.ts)
+)
+"""
+"""The bars that overlap no recorded gap (a gap without ``end`` is open)."""
+
+_SERIES = ["exchange", "symbol", "base", "source"]
+_VALUES = ["long_usd", "short_usd", "long_count", "short_count"]
 
 
 def _check_interval(interval: str) -> int:
@@ -92,21 +104,76 @@ def _run_bars_sql(
     full = (s is not None and e is not None) if full_window is None else full_window
     if full and (s is None or e is None):
         raise ValueError("full_window needs both start and end")
-    sql = _SUMS_SQL.format(events=relation, extra=extra)
+    sql = _BUCKETS_SQL.format(events=relation, extra=extra)
     params: dict[str, object] = {
         "start": s.to_pydatetime() if s is not None else None,
         "end": e.to_pydatetime() if e is not None else None,
-        "size": secs * 1_000_000,
+        "secs": secs,
     }
     params.update({f"x{i}": v for i, v in enumerate(extra_params)})
-    sums = con.execute(sql, params).df()
-    window = None
-    if full:
-        assert s is not None and e is not None
-        first = math.floor(s.timestamp() / secs)
-        last = math.ceil(e.timestamp() / secs) - 1
-        window = (first, last)
-    return conform("liquidation_bars", zero_filled(sums, interval, secs, gaps, window))
+    arrow = con.sql(sql, params=params).to_arrow_table()
+    buckets = arrow.to_pandas(types_mapper=_strings)
+    window = (_bucket_of(s, secs), _bucket_of(e, secs, ceil=True) - 1) if full else None
+    bars = _zero_filled(buckets, secs, window)
+    bars.insert(1, "interval", interval)
+    if gaps is not None and len(gaps) and len(bars):
+        con.register("bars_", bars)
+        con.register("gaps_", gaps)
+        bars = con.execute(_GAPS_SQL, {"secs": secs}).df()
+    bars = bars.sort_values(["ts", "exchange", "symbol"], kind="stable")
+    return conform("liquidation_bars", bars)
+
+
+def _bucket_of(t: pd.Timestamp | None, secs: int, ceil: bool = False) -> int:
+    """The bucket (epoch seconds // ``secs``) of ``t``, or the ceiling of the division."""
+    if t is None:
+        raise ValueError("full_window needs both start and end")
+    step = secs * 1_000_000_000
+    return -(-t.value // step) if ceil else t.value // step
+
+
+def _zero_filled(buckets: pd.DataFrame, secs: int, window: tuple[int, int] | None) -> pd.DataFrame:
+    """Every bar of each series' observed span: from its first to its last bucket, or over
+    ``window`` (first, last bucket) when given; bars without events as zeros.
+
+    Columns ``ts`` (bar open, UTC), the series columns and the USD and counts per side.
+    Only series with holes cost anything: the grid is built on the grouped (small) result.
+    """
+    ids = buckets.groupby(_SERIES, sort=False, dropna=False).ngroup().to_numpy()
+    bucket = buckets["bucket"].to_numpy(dtype="int64")
+    n = int(ids.max()) + 1 if len(ids) else 0
+    if window is None:
+        lo = np.full(n, np.iinfo(np.int64).max, dtype="int64")
+        hi = np.full(n, np.iinfo(np.int64).min, dtype="int64")
+        np.minimum.at(lo, ids, bucket)
+        np.maximum.at(hi, ids, bucket)
+    else:
+        lo, hi = np.full(n, window[0], dtype="int64"), np.full(n, window[1], dtype="int64")
+    sizes = hi - lo + 1
+    if int(sizes.sum()) == len(buckets):  # no holes: every bar has events
+        out = buckets.drop(columns="bucket")
+        out[_VALUES] = out[_VALUES].fillna(0)
+        out.insert(0, "ts", _bar_times(bucket, secs))
+        return out
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype("int64")
+    total = int(sizes.sum())
+    series = np.repeat(np.arange(n), sizes)
+    grid = lo[series] + (np.arange(total) - offsets[series])
+    where = offsets[ids] + (bucket - lo[ids])
+    first = np.zeros(n, dtype="int64")
+    first[ids[::-1]] = np.arange(len(ids))[::-1]  # a row of each series, for its names
+    cols: dict[str, object] = {"ts": _bar_times(grid, secs)}
+    for c in _SERIES:
+        cols[c] = buckets[c].take(first[series]).reset_index(drop=True)
+    for c in _VALUES:
+        v = np.zeros(total, dtype="float64" if c.endswith("usd") else "int64")
+        v[where] = buckets[c].to_numpy(dtype=v.dtype, na_value=0)
+        cols[c] = v
+    return pd.DataFrame(cols)
+
+
+def _bar_times(bucket: np.ndarray, secs: int) -> pd.DatetimeIndex:
+    return pd.to_datetime(bucket * secs, unit="s", utc=True)
 
 
 def build_bars(
@@ -248,3 +315,8 @@ def load_bars(
     bars = with_rolled_up(bars, interval)
     ranks = load_precedence() if precedence is None else tuple(precedence)
     return conform("liquidation_bars", one_source_per_bar(bars, ranks))
+
+
+def _strings(t: object) -> pd.StringDtype | None:
+    """Arrow strings straight into pandas' string dtype (no Python objects on the way)."""
+    return pd.StringDtype() if t in (pa.string(), pa.large_string(), pa.string_view()) else None
