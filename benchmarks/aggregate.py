@@ -1,25 +1,29 @@
-"""Benchmark: hourly long/short liquidated USD by venue, five ways, over one Parquet store.
+"""Benchmark: hourly long/short liquidations per venue and symbol, with counts, several ways.
 
     python benchmarks/aggregate.py [--events 20000000] [--data-dir .bench/store] [--runs 3]
                                    [--keep] [--no-check]
 
 Generates the SIMULATED demo event store once (``write_demo`` with ``target_events``; an
 existing store is reused when it holds at least 95 % of ``--events``), then times, each run
-in a fresh subprocess, five engines that all compute the same thing over ALL events:
+in a fresh subprocess, engines that all compute the same thing over ALL events: per
+(venue, symbol, hour), the USD of liquidated longs and shorts and the number of each (the
+work of issue 11: "per venue and symbol, with counts"):
 
 * ``pandas (naive)``: ``pd.read_parquet`` of every column, floor ``ts`` to the hour,
-  groupby exchange/hour/side, unstack;
+  groupby exchange/symbol/hour/side (sum and count), unstack;
 * ``duckdb (by hand)``: the textbook ``GROUP BY`` query over ``read_parquet``;
 * ``polars (lazy)``: ``scan_parquet`` + ``group_by`` + ``collect``;
-* ``project (duckdb)``: :func:`helpers.aggregate.aggregate_store` (bars per venue AND symbol
-  with counts, zero-filled observed span and gap exclusion), summed over symbols;
+* ``project (duckdb)``: :func:`helpers.aggregate.aggregate_store`, which also deduplicates
+  keys across a partition's live files, zero-fills each series' observed span and drops
+  bars in recorded gaps (more work than the baselines, none of it skipped here);
 * ``project (dask)``: :func:`helpers.distributed.bars_with_dask`, the same, on Dask.
 
 Seconds are wall time of the computation only (imports and interpreter start excluded),
 best of ``--runs``. Peak MB is the child's maximum resident set size from ``os.wait4``
 (imports included); the parent imports nothing heavy until every child has run, because
-Linux carries the parent's peak RSS into a child's ``ru_maxrss`` across ``exec``. All five
-results must agree on every venue-hour (relative 1e-6) before the table is printed. The
+Linux carries the parent's peak RSS into a child's ``ru_maxrss`` across ``exec``. All
+results must agree on every venue-symbol-hour with events (USD to relative 1e-6, counts
+exactly) before the table is printed. The
 run exits with status 1 when the project's aggregation takes more than ``--target`` times
 the best of DuckDB-by-hand and Polars (``--no-check`` disables this). Speed is measured
 here, never in the test suite.
@@ -59,9 +63,9 @@ CLUSTER_WORKERS = 2
 
 
 # ---- engines (run inside a child process) ------------------------------------------------
-# Each returns one row per venue-hour with events: exchange, hour (UTC open time),
-# long_usd and short_usd (USD of liquidated long / short positions; NaN or 0 for a side
-# without events).
+# Each returns one row per (venue, symbol, hour) with events: exchange, symbol, hour (UTC
+# open time), long_usd and short_usd (USD of liquidated long / short positions; NaN or 0 for
+# a side without events), long_count and short_count.
 
 
 def run_pandas(data_dir: Path):
@@ -70,9 +74,11 @@ def run_pandas(data_dir: Path):
     def compute():
         df = pd.read_parquet(data_dir / "liquidations")
         df["hour"] = df["ts"].dt.floor("h")
-        wide = df.groupby(["exchange", "hour", "side"], observed=True)["notional_usd"].sum()
-        wide = wide.unstack("side")
-        return wide.rename(columns={"long": "long_usd", "short": "short_usd"}).reset_index()
+        keys = ["exchange", "symbol", "hour", "side"]
+        grouped = df.groupby(keys, observed=True)["notional_usd"].agg(["sum", "count"])
+        wide = grouped.unstack("side")
+        wide.columns = [f"{side}_{'usd' if stat == 'sum' else stat}" for stat, side in wide.columns]
+        return wide.reset_index()
 
     return compute
 
@@ -82,9 +88,11 @@ def run_duckdb(data_dir: Path):
 
     pattern = (data_dir / "liquidations" / "**" / "*.parquet").as_posix()
     sql = f"""
-        SELECT exchange, date_trunc('hour', ts) AS hour,
+        SELECT exchange, symbol, date_trunc('hour', ts) AS hour,
                sum(notional_usd) FILTER (WHERE side = 'long') AS long_usd,
-               sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd
+               sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd,
+               count(*) FILTER (WHERE side = 'long') AS long_count,
+               count(*) FILTER (WHERE side = 'short') AS short_count
         FROM read_parquet('{pattern}', hive_partitioning = true)
         GROUP BY ALL
     """
@@ -104,15 +112,17 @@ def run_polars(data_dir: Path):
     import polars as pl
 
     pattern = (data_dir / "liquidations" / "**" / "*.parquet").as_posix()
-    usd = pl.col("notional_usd")
+    usd, long, short = pl.col("notional_usd"), pl.col("side") == "long", pl.col("side") == "short"
 
     def compute():
         return (
             pl.scan_parquet(pattern, hive_partitioning=True)
-            .group_by("exchange", pl.col("ts").dt.truncate("1h").alias("hour"))
+            .group_by("exchange", "symbol", pl.col("ts").dt.truncate("1h").alias("hour"))
             .agg(
-                usd.filter(pl.col("side") == "long").sum().alias("long_usd"),
-                usd.filter(pl.col("side") == "short").sum().alias("short_usd"),
+                usd.filter(long).sum().alias("long_usd"),
+                usd.filter(short).sum().alias("short_usd"),
+                long.sum().alias("long_count"),
+                short.sum().alias("short_count"),
             )
             .collect()
             .to_pandas()
@@ -121,9 +131,9 @@ def run_polars(data_dir: Path):
     return compute
 
 
-def _by_venue(bars):
-    sums = bars.groupby(["exchange", "ts"], observed=True)[["long_usd", "short_usd"]].sum()
-    return sums.rename_axis(["exchange", "hour"]).reset_index()
+def _as_hours(bars):
+    """The project's bars in the benchmark's columns (``ts`` is the bar's open time)."""
+    return bars.rename(columns={"ts": "hour"})
 
 
 def run_project(data_dir: Path):
@@ -131,7 +141,7 @@ def run_project(data_dir: Path):
     from helpers.store import Store
 
     def compute():
-        return _by_venue(aggregate_store(Store(data_dir), "1h"))
+        return _as_hours(aggregate_store(Store(data_dir), "1h"))
 
     return compute
 
@@ -140,7 +150,7 @@ def run_dask(data_dir: Path):
     from helpers.distributed import bars_with_dask
 
     def compute():
-        return _by_venue(bars_with_dask(data_dir, "1h", scheduler="threads"))
+        return _as_hours(bars_with_dask(data_dir, "1h", scheduler="threads"))
 
     return compute
 
@@ -167,7 +177,7 @@ def run_cluster(data_dir: Path):
 
     def compute():
         try:
-            return _by_venue(bars_with_dask(data_dir, "1h"))
+            return _as_hours(bars_with_dask(data_dir, "1h"))
         finally:
             client.close()
             if cluster is not None:
@@ -187,19 +197,21 @@ RUNNERS = {
 
 
 def canonical(df):
-    """Venue-hours with events, sides filled with 0, sorted: the form results are compared in."""
+    """(venue, symbol, hour) rows with events, a side without events as 0, sorted: the form
+    results are compared in (the project's zero-filled bars drop out)."""
     import pandas as pd
 
     out = pd.DataFrame(
         {
             "exchange": df["exchange"].astype("string"),
+            "symbol": df["symbol"].astype("string"),
             "hour": pd.to_datetime(df["hour"], utc=True).astype("datetime64[us, UTC]"),
-            "long_usd": df["long_usd"].astype("float64").fillna(0.0),
-            "short_usd": df["short_usd"].astype("float64").fillna(0.0),
+            **{c: df[c].astype("float64").fillna(0.0) for c in ("long_usd", "short_usd")},
+            **{c: df[c].fillna(0).astype("int64") for c in ("long_count", "short_count")},
         }
     )
-    out = out[(out["long_usd"] != 0) | (out["short_usd"] != 0)]
-    return out.sort_values(["exchange", "hour"]).reset_index(drop=True)
+    out = out[(out["long_count"] != 0) | (out["short_count"] != 0)]
+    return out.sort_values(["exchange", "symbol", "hour"]).reset_index(drop=True)
 
 
 def child_engine(engine: str, data_dir: Path, result: Path) -> None:
@@ -333,8 +345,8 @@ def measure(engines: list[str], data_dir: Path, runs: int, work: Path) -> dict[s
 
 
 def check_agreement(stats: dict[str, dict]) -> tuple[int, float, float]:
-    """Every engine has the same venue-hours and the same USD per side (relative 1e-6);
-    returns (venue-hours, total long USD, total short USD)."""
+    """Every engine has the same (venue, symbol, hour) rows, the same counts and the same USD
+    per side (relative 1e-6); returns (rows, total long USD, total short USD)."""
     import numpy as np
     import pandas as pd
 
@@ -342,10 +354,9 @@ def check_agreement(stats: dict[str, dict]) -> tuple[int, float, float]:
     ref_name, ref = next(iter(results.items()))
     problems = []
     for name, df in results.items():
-        if len(df) != len(ref) or not (
-            df["exchange"].equals(ref["exchange"]) and df["hour"].equals(ref["hour"])
-        ):
-            problems.append(f"{ENGINES[name]}: {len(df)} venue-hours vs {len(ref)}")
+        keys = ("exchange", "symbol", "hour", "long_count", "short_count")
+        if len(df) != len(ref) or not all(df[k].equals(ref[k]) for k in keys):
+            problems.append(f"{ENGINES[name]}: {len(df)} venue-symbol-hours or counts differ")
             continue
         for col in ("long_usd", "short_usd"):
             if not np.allclose(df[col], ref[col], rtol=REL_TOL, atol=0.0):
@@ -456,9 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     text, time_ratio, memory_ratio = table(stats)
     print()
     print(
-        f"hourly long/short USD by venue over {n_events:,} SIMULATED events "
+        f"hourly long/short USD and counts per venue and symbol over {n_events:,} SIMULATED events "
         f"(benchmarks/generate.py, seed 7, random time order in each file); "
-        f"all engines agree on {venue_hours:,} venue-hours to {REL_TOL:g} relative "
+        f"all engines agree on {venue_hours:,} venue-symbol-hours to {REL_TOL:g} relative "
         f"(long ${long_usd:,.0f}, short ${short_usd:,.0f})"
     )
     print(f"time vs best = seconds / best of {', '.join(ENGINES[e] for e in BASELINES)}")
