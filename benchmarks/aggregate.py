@@ -11,8 +11,12 @@ work of issue 11: "per venue and symbol, with counts"):
 
 * ``pandas (naive)``: ``pd.read_parquet`` of every column, floor ``ts`` to the hour,
   groupby exchange/symbol/hour/side (sum and count), unstack;
-* ``duckdb (by hand)``: the textbook ``GROUP BY`` query over ``read_parquet``;
-* ``polars (lazy)``: ``scan_parquet`` + ``group_by`` + ``collect``;
+* ``duckdb (by hand)``: a ``GROUP BY`` query over ``read_parquet``, on an integer hour;
+* ``polars (lazy)``: ``scan_parquet`` + ``group_by`` + ``collect``, sums by ``when/then``;
+
+Each baseline is the fastest of the formulations tried (``date_trunc`` vs an integer
+hour in DuckDB, ``filter`` vs ``when/then`` in Polars), so "ahead of the best engine" is
+measured against its best query, not a slow one.
 * ``project (duckdb)``: :func:`helpers.aggregate.aggregate_store`, which also deduplicates
   keys across a partition's live files, zero-fills each series' observed span and drops
   bars in recorded gaps (more work than the baselines, none of it skipped here);
@@ -88,14 +92,18 @@ def run_duckdb(data_dir: Path):
 
     pattern = (data_dir / "liquidations" / "**" / "*.parquet").as_posix()
     sql = f"""
-        SELECT exchange, symbol, date_trunc('hour', ts) AS hour,
-               sum(notional_usd) FILTER (WHERE side = 'long') AS long_usd,
-               sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd,
-               count(*) FILTER (WHERE side = 'long') AS long_count,
-               count(*) FILTER (WHERE side = 'short') AS short_count
-        FROM read_parquet('{pattern}', hive_partitioning = true)
-        GROUP BY ALL
-    """
+        SELECT exchange, symbol, make_timestamp(h * 3600000000) AS hour,
+               long_usd, short_usd, long_count, short_count
+        FROM (
+            SELECT exchange, symbol, epoch_us(ts) // 3600000000 AS h,
+                   sum(notional_usd) FILTER (WHERE side = 'long') AS long_usd,
+                   sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd,
+                   count(*) FILTER (WHERE side = 'long') AS long_count,
+                   count(*) FILTER (WHERE side = 'short') AS short_count
+            FROM read_parquet('{pattern}', hive_partitioning = true)
+            GROUP BY ALL
+        )
+    """  # an integer hour: date_trunc on a TIMESTAMPTZ took twice as long (4.9 s vs 2.4 s at 20M)
 
     def compute():
         con = duckdb.connect()
@@ -118,9 +126,9 @@ def run_polars(data_dir: Path):
         return (
             pl.scan_parquet(pattern, hive_partitioning=True)
             .group_by("exchange", "symbol", pl.col("ts").dt.truncate("1h").alias("hour"))
-            .agg(
-                usd.filter(long).sum().alias("long_usd"),
-                usd.filter(short).sum().alias("short_usd"),
+            .agg(  # when/then, not usd.filter(long): 1.8 s instead of 5.0 s at 20M
+                pl.when(long).then(usd).otherwise(0.0).sum().alias("long_usd"),
+                pl.when(short).then(usd).otherwise(0.0).sum().alias("short_usd"),
                 long.sum().alias("long_count"),
                 short.sum().alias("short_count"),
             )
