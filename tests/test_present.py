@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,8 +25,12 @@ from helpers.present import (
 
 
 @pytest.fixture(scope="module", autouse=True)
-def shell() -> InteractiveShell:
-    return InteractiveShell.instance()
+def shell() -> Iterator[InteractiveShell]:
+    """A plain IPython shell for this module's display calls, cleared afterwards: left in
+    place, ``get_ipython()`` in a later test of the same worker finds it and code that
+    checks for a notebook (``apply_style``'s inline switch) takes it for a kernel."""
+    yield InteractiveShell.instance()
+    InteractiveShell.clear_instance()
 
 
 def shown(fn, *args):
