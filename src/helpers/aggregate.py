@@ -7,8 +7,11 @@ to the bar of its last event in the window (or over the whole window when ``full
 is set, as for the simulator), minus every bar that overlaps a recorded gap (a gap without
 an ``end`` is still open: every bar from its start on).
 
-The same SQL runs on a pandas frame or on the Parquet store; it is the project's one
-aggregation path, measured against pandas and Polars by ``benchmarks/aggregate.py``.
+Events are grouped into buckets here (one SQL over a pandas frame or the Parquet store: the
+project's one aggregation path, measured against pandas and Polars by
+``benchmarks/aggregate.py``); :mod:`helpers.bars_fill` turns buckets into bars. Over the
+store the buckets of each (exchange, date) partition are cached between builds
+(:mod:`helpers.bars_cache`), so a build groups only the partitions that changed.
 Bars are stored per source; :func:`load_bars` keeps one source per venue and bar
 (:mod:`helpers.precedence`) and builds coarser bars from finer stored ones where every finer
 bar is observed (:mod:`helpers.rollup`).
@@ -16,19 +19,25 @@ bar is observed (:mod:`helpers.rollup`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from helpers import schema
+from helpers import bars_cache, schema
+from helpers.bars_cache import CacheStats, partition_key
+from helpers.bars_fill import SERIES, VALUES, bars_of_buckets, bucket_of
 from helpers.config import load_precedence
 from helpers.precedence import one_source_per_bar
 from helpers.rollup import finer_intervals, with_rolled_up
 from helpers.store import Store, WriteResult, conform, window_filter
+from helpers.store_layout import Partition, scan_sql
 from helpers.timegrid import INTERVAL_SECONDS, TimeLike, check_interval, to_utc
+
+log = logging.getLogger(__name__)
 
 _BUCKETS_SQL = """
 SELECT epoch_us(ts) // ($secs::BIGINT * 1000000) AS bucket,
@@ -43,18 +52,28 @@ GROUP BY ALL
 """
 """The events' bars with at least one event; bucket = bar open time (epoch s) // secs."""
 
-_GAPS_SQL = """
-SELECT b.* FROM bars_ b
-WHERE NOT EXISTS (
-    SELECT 1 FROM gaps_ x
-    WHERE x.exchange = b.exchange AND (x.symbol IS NULL OR x.symbol = b.symbol)
-      AND x.start < b.ts + to_seconds($secs::BIGINT) AND (x."end" IS NULL OR x."end" > b.ts)
+_PARTITION_BUCKETS_SQL = """
+SELECT exchange, strftime(date, '%Y-%m-%d') AS date, * EXCLUDE (exchange, date) FROM (
+    SELECT epoch_us(ts) // ($secs::BIGINT * 1000000) AS bucket,
+           exchange, date, symbol, base, source,
+           sum(notional_usd) FILTER (WHERE side = 'long')  AS long_usd,
+           sum(notional_usd) FILTER (WHERE side = 'short') AS short_usd,
+           count(*) FILTER (WHERE side = 'long')  AS long_count,
+           count(*) FILTER (WHERE side = 'short') AS short_count
+    FROM {events}
+    GROUP BY ALL
 )
 """
-"""The bars that overlap no recorded gap (a gap without ``end`` is open)."""
+"""Every event's bucket with its partition: what :mod:`helpers.bars_cache` keeps."""
 
-_SERIES = ["exchange", "symbol", "base", "source"]
-_VALUES = ["long_usd", "short_usd", "long_count", "short_count"]
+_BUCKET_DTYPES = {
+    "bucket": "int64",
+    **dict.fromkeys(SERIES, "string"),
+    "long_usd": "float64",
+    "short_usd": "float64",
+    "long_count": "int64",
+    "short_count": "int64",
+}
 
 
 def _check_interval(interval: str) -> int:
@@ -111,69 +130,8 @@ def _run_bars_sql(
         "secs": secs,
     }
     params.update({f"x{i}": v for i, v in enumerate(extra_params)})
-    arrow = con.sql(sql, params=params).to_arrow_table()
-    buckets = arrow.to_pandas(types_mapper=_strings)
-    window = (_bucket_of(s, secs), _bucket_of(e, secs, ceil=True) - 1) if full else None
-    bars = _zero_filled(buckets, secs, window)
-    bars.insert(1, "interval", interval)
-    if gaps is not None and len(gaps) and len(bars):
-        con.register("bars_", bars)
-        con.register("gaps_", gaps)
-        bars = con.execute(_GAPS_SQL, {"secs": secs}).df()
-    bars = bars.sort_values(["ts", "exchange", "symbol"], kind="stable")
-    return conform("liquidation_bars", bars)
-
-
-def _bucket_of(t: pd.Timestamp | None, secs: int, ceil: bool = False) -> int:
-    """The bucket (epoch seconds // ``secs``) of ``t``, or the ceiling of the division."""
-    if t is None:
-        raise ValueError("full_window needs both start and end")
-    step = secs * 1_000_000_000
-    return -(-t.value // step) if ceil else t.value // step
-
-
-def _zero_filled(buckets: pd.DataFrame, secs: int, window: tuple[int, int] | None) -> pd.DataFrame:
-    """Every bar of each series' observed span: from its first to its last bucket, or over
-    ``window`` (first, last bucket) when given; bars without events as zeros.
-
-    Columns ``ts`` (bar open, UTC), the series columns and the USD and counts per side.
-    Only series with holes cost anything: the grid is built on the grouped (small) result.
-    """
-    ids = buckets.groupby(_SERIES, sort=False, dropna=False).ngroup().to_numpy()
-    bucket = buckets["bucket"].to_numpy(dtype="int64")
-    n = int(ids.max()) + 1 if len(ids) else 0
-    if window is None:
-        lo = np.full(n, np.iinfo(np.int64).max, dtype="int64")
-        hi = np.full(n, np.iinfo(np.int64).min, dtype="int64")
-        np.minimum.at(lo, ids, bucket)
-        np.maximum.at(hi, ids, bucket)
-    else:
-        lo, hi = np.full(n, window[0], dtype="int64"), np.full(n, window[1], dtype="int64")
-    sizes = hi - lo + 1
-    if int(sizes.sum()) == len(buckets):  # no holes: every bar has events
-        out = buckets.drop(columns="bucket")
-        out[_VALUES] = out[_VALUES].fillna(0)
-        out.insert(0, "ts", _bar_times(bucket, secs))
-        return out
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype("int64")
-    total = int(sizes.sum())
-    series = np.repeat(np.arange(n), sizes)
-    grid = lo[series] + (np.arange(total) - offsets[series])
-    where = offsets[ids] + (bucket - lo[ids])
-    first = np.zeros(n, dtype="int64")
-    first[ids[::-1]] = np.arange(len(ids))[::-1]  # a row of each series, for its names
-    cols: dict[str, object] = {"ts": _bar_times(grid, secs)}
-    for c in _SERIES:
-        cols[c] = buckets[c].take(first[series]).reset_index(drop=True)
-    for c in _VALUES:
-        v = np.zeros(total, dtype="float64" if c.endswith("usd") else "int64")
-        v[where] = buckets[c].to_numpy(dtype=v.dtype, na_value=0)
-        cols[c] = v
-    return pd.DataFrame(cols)
-
-
-def _bar_times(bucket: np.ndarray, secs: int) -> pd.DatetimeIndex:
-    return pd.to_datetime(bucket * secs, unit="s", utc=True)
+    buckets = con.sql(sql, params=params).to_arrow_table().to_pandas(types_mapper=_strings)
+    return bars_of_buckets(con, buckets, interval, s, e, gaps, full)
 
 
 def build_bars(
@@ -196,11 +154,61 @@ def aggregate_store(
     end: TimeLike | None = None,
     exchanges: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
+    cache: bool = True,
 ) -> pd.DataFrame:
-    """The bars of the stored events (not written); filters are pushed down to Parquet."""
+    """The bars of the stored events (not written); filters are pushed down to Parquet.
+    ``cache``: reuse the grouped buckets of partitions unchanged since an earlier build
+    (:mod:`helpers.bars_cache`); the rows are the same either way."""
+    return aggregate_store_counted(store, interval, start, end, exchanges, symbols, cache)[0]
+
+
+def aggregate_store_counted(
+    store: Store,
+    interval: str = "1h",
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    exchanges: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+    cache: bool = True,
+) -> tuple[pd.DataFrame, CacheStats | None]:
+    """:func:`aggregate_store` and what it did with the bars cache (None: not used, as for
+    a window whose ends are not bar boundaries, where a cached bar would hold events
+    outside the window)."""
     if not store.has_data("liquidations"):
-        return schema.empty("liquidation_bars")
+        return schema.empty("liquidation_bars"), None
+    secs = _check_interval(interval)
     s, e = to_utc(start), to_utc(end)
+    gaps = store.read("gaps", where="table_name = 'liquidations'")
+    partitions = store.partitions("liquidations")
+    if not (cache and _on_bar_edges(secs, s, e) and _named_partitions(partitions)):
+        return _aggregate_scan(store, interval, s, e, exchanges, symbols, gaps), None
+    in_selection = _selection(s, e, exchanges)
+    con = _connection()
+    try:
+        buckets, stats = bars_cache.cached_buckets(
+            store.root,
+            interval,
+            [p for p in partitions if in_selection(partition_key(p))],  # type: ignore[arg-type]
+            in_selection,
+            lambda stale: _partition_buckets(con, stale, secs),
+        )
+        log.info("bars (%s): %s", interval, stats)
+        buckets = _window_buckets(buckets, secs, s, e, symbols)
+        return bars_of_buckets(con, buckets, interval, s, e, gaps, False), stats
+    finally:
+        con.close()
+
+
+def _aggregate_scan(
+    store: Store,
+    interval: str,
+    s: pd.Timestamp | None,
+    e: pd.Timestamp | None,
+    exchanges: Sequence[str] | None,
+    symbols: Sequence[str] | None,
+    gaps: pd.DataFrame,
+) -> pd.DataFrame:
+    """The bars by one query over the selected events, no cache."""
     extra: list[str] = []
     extra_params: list[object] = []
     if s is not None:
@@ -215,22 +223,76 @@ def aggregate_store(
     if symbols is not None:
         extra.append(f"AND list_contains($x{len(extra_params)}, symbol)")
         extra_params.append(list(symbols))
-    gaps = store.read("gaps", where="table_name = 'liquidations'")
     con = _connection()
     try:
-        return _run_bars_sql(
-            con,
-            store.scan("liquidations"),
-            interval,
-            s,
-            e,
-            gaps,
-            False,
-            " ".join(extra),
-            extra_params,
-        )
+        scan = store.scan("liquidations")
+        return _run_bars_sql(con, scan, interval, s, e, gaps, False, " ".join(extra), extra_params)
     finally:
         con.close()
+
+
+def _on_bar_edges(secs: int, *bounds: pd.Timestamp | None) -> bool:
+    return all(b is None or b.value % (secs * 1_000_000_000) == 0 for b in bounds)
+
+
+def _named_partitions(partitions: Sequence[Partition]) -> bool:
+    return all(partition_key(p) is not None for p in partitions)
+
+
+def _selection(
+    s: pd.Timestamp | None, e: pd.Timestamp | None, exchanges: Sequence[str] | None
+) -> Callable[[tuple[str, str]], bool]:
+    """Whether an (exchange, date) partition is read for the window: the same partitions
+    the uncached query prunes to (``date`` from the start's date to the end's)."""
+    lo = s.strftime("%Y-%m-%d") if s is not None else None
+    hi = e.strftime("%Y-%m-%d") if e is not None else None
+    venues = None if exchanges is None else set(exchanges)
+
+    def selected(key: tuple[str, str]) -> bool:
+        ex, day = key
+        return (
+            (venues is None or ex in venues)
+            and (lo is None or day >= lo)
+            and (hi is None or day <= hi)
+        )
+
+    return selected
+
+
+def _partition_buckets(
+    con: duckdb.DuckDBPyConnection, partitions: Sequence[Partition], secs: int
+) -> pd.DataFrame:
+    """:data:`_BUCKETS_SQL` over every event of ``partitions`` (no window), each bucket
+    with its partition's ``exchange`` and ``date`` (``YYYY-MM-DD``)."""
+    sql = _PARTITION_BUCKETS_SQL.format(events=scan_sql(schema.table("liquidations"), partitions))
+    return con.sql(sql, params={"secs": secs}).to_arrow_table().to_pandas(types_mapper=_strings)
+
+
+def _window_buckets(
+    buckets: pd.DataFrame | None,
+    secs: int,
+    s: pd.Timestamp | None,
+    e: pd.Timestamp | None,
+    symbols: Sequence[str] | None,
+) -> pd.DataFrame:
+    """The cached buckets inside the window (bounds on bar edges) and of ``symbols``, in
+    :data:`_BUCKETS_SQL`'s columns; buckets of one series found in two partitions (events
+    filed under another day's partition) summed, as one query over both would."""
+    if buckets is None or buckets.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _BUCKET_DTYPES.items()})
+    keep = np.ones(len(buckets), dtype=bool)
+    bucket = buckets["bucket"].to_numpy(dtype="int64")
+    if s is not None:
+        keep &= bucket >= bucket_of(s, secs)
+    if e is not None:
+        keep &= bucket < bucket_of(e, secs)
+    if symbols is not None:
+        keep &= buckets["symbol"].isin(list(symbols)).to_numpy()
+    out = buckets[keep].drop(columns="date")
+    keys = ["bucket", *SERIES]
+    if out.duplicated(keys).any():
+        out = out.groupby(keys, sort=False, dropna=False, as_index=False)[VALUES].sum(min_count=1)
+    return out[list(_BUCKET_DTYPES)].reset_index(drop=True)
 
 
 def price_bins(
