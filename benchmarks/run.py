@@ -24,8 +24,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-ALL_ENGINES = "pandas,duckdb,polars,project,dask,cluster"
-NO_PANDAS = "duckdb,polars,project,dask,cluster"
+ALL_ENGINES = "pandas,duckdb,polars,project,incremental,dask,cluster"
+NO_PANDAS = "duckdb,polars,project,incremental,dask,cluster"
 
 
 def label(n: int) -> str:
