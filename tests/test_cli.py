@@ -44,3 +44,34 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert code == 2
     assert err.startswith("error: ") and message in err and "\n" not in err
     assert not any(tmp_path.rglob("*.parquet"))
+
+
+def test_every_command_builds_its_options_and_help_lists_them_all(capsys):
+    from helpers.cli import COMMANDS, build_parser
+
+    parser, runners = build_parser()  # every command's modules, as --help of each needs
+    assert list(runners) == [c.name for c in COMMANDS]
+    for c in COMMANDS:
+        with pytest.raises(SystemExit) as exited:
+            main([c.name, "--help"])
+        assert exited.value.code == 0
+        assert f"python -m helpers {c.name}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = capsys.readouterr().out
+    assert all(c.name in listing and c.help.split()[0] in listing for c in COMMANDS)
+
+
+def test_a_command_loads_only_its_own_modules():
+    """``import`` must not pay for matplotlib and ccxt (about 1.5 s of every subprocess)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from helpers.cli import build_parser\n"
+        "build_parser(['import', '--format', 'coinglass', 'x.csv'])\n"
+        "print(sorted(m for m in ('matplotlib', 'ccxt', 'papermill') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

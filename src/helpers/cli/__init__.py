@@ -11,84 +11,103 @@ stored is touched by a command that fails validation.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from helpers.cli import options
 from helpers.errors import UserError
 
 Runner = Callable[[argparse.Namespace], int]
-Adder = Callable[[argparse.ArgumentParser], None]
 
 
-def _commands() -> list[tuple[str, str, str | None, Adder, Runner]]:
-    """(name, help, description, add-arguments, run) of every command."""
-    from helpers import compaction, doctor, pull, report
-    from helpers.cli import backtest, bars, fetch, hyperliquid, store, vendors
-    from helpers.cli import compact as compact_cli
-    from helpers.cli import doctor as doctor_cli
-    from helpers.cli import pull as pull_cli
-    from helpers.cli import report as report_cli
-    from helpers.sources import (
-        ccxt_rest,
-        coinalyze,
-        coingecko,
-        demo,
-        hyperliquid_archive,
-        live,
-        tardis,
-        vendor_csv,
-    )
+@dataclass(frozen=True)
+class Command:
+    """One command: its name and one-line help, the module whose docstring describes it,
+    and the module (``helpers.cli.<group>``) with its ``add_arguments`` / ``run`` pair."""
 
-    return [
-        ("demo", "write the simulated demo market into the store", demo.__doc__,
-         store.add_demo_arguments, store.run_demo),
-        ("aggregate", "build liquidation bars from stored events (DuckDB, or Dask on a cluster)",
-         bars.__doc__,
-         bars.add_aggregate_arguments, bars.run_aggregate),
-        ("report", "render every notebook into a dated HTML report", report.__doc__,
-         report_cli.add_report_arguments, report_cli.run_report),
-        ("pull", "pull a window from every source: ccxt REST, Coinalyze, collector, caps",
-         pull.__doc__, pull_cli.add_pull_arguments, pull_cli.run_pull),
-        ("fetch", "pull REST history: liquidations, OHLCV, open interest, funding",
-         ccxt_rest.__doc__, fetch.add_fetch_arguments, fetch.run_fetch),
-        ("collect", "record live liquidation streams (binance usdm/coinm, okx, bybit)",
-         live.__doc__, fetch.add_collect_arguments, fetch.run_collect),
-        ("fetch-coinalyze", "pull Coinalyze hourly liquidations, OI and funding",
-         coinalyze.__doc__, vendors.add_coinalyze_arguments, vendors.run_coinalyze),
-        ("fetch-tardis", "pull Tardis.dev liquidation CSV files", tardis.__doc__,
-         vendors.add_tardis_arguments, vendors.run_tardis),
-        ("fetch-hyperliquid", "read Hyperliquid liquidations from its node archive (S3 or a copy)",
-         hyperliquid_archive.__doc__, hyperliquid.add_hyperliquid_arguments,
-         hyperliquid.run_hyperliquid),
-        ("fetch-coingecko", "snapshot CoinGecko market caps", coingecko.__doc__,
-         vendors.add_coingecko_arguments, vendors.run_coingecko),
-        ("import", "import CoinGlass or Coinalyze CSV exports as bars", vendor_csv.__doc__,
-         vendors.add_import_arguments, vendors.run_import),
-        ("doctor", "check a store for damage: unreadable files, schema, duplicates, leftovers",
-         doctor.__doc__, doctor_cli.add_doctor_arguments, doctor_cli.run_doctor),
-        ("backtest-map", "score the ESTIMATED liquidation map against the next 24 h",
-         backtest.__doc__, backtest.add_backtest_arguments, backtest.run_backtest),
-        ("compact", "merge each partition's write parts into its one sorted file",
-         compaction.__doc__, compact_cli.add_compact_arguments, compact_cli.run_compact),
-    ]  # fmt: skip
+    name: str
+    help: str
+    doc: str
+    cli: str
+    add_arguments: str
+    run: str
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
+COMMANDS = (
+    Command("demo", "write the simulated demo market into the store",
+            "helpers.sources.demo", "helpers.cli.store", "add_demo_arguments", "run_demo"),
+    Command("aggregate",
+            "build liquidation bars from stored events (DuckDB, or Dask on a cluster)",
+            "helpers.cli.bars", "helpers.cli.bars", "add_aggregate_arguments", "run_aggregate"),
+    Command("report", "render every notebook into a dated HTML report",
+            "helpers.report", "helpers.cli.report", "add_report_arguments", "run_report"),
+    Command("pull", "pull a window from every source: ccxt REST, Coinalyze, collector, caps",
+            "helpers.pull", "helpers.cli.pull", "add_pull_arguments", "run_pull"),
+    Command("fetch", "pull REST history: liquidations, OHLCV, open interest, funding",
+            "helpers.sources.ccxt_rest", "helpers.cli.fetch", "add_fetch_arguments", "run_fetch"),
+    Command("collect", "record live liquidation streams (binance usdm/coinm, okx, bybit)",
+            "helpers.sources.live", "helpers.cli.fetch", "add_collect_arguments", "run_collect"),
+    Command("fetch-coinalyze", "pull Coinalyze hourly liquidations, OI and funding",
+            "helpers.sources.coinalyze", "helpers.cli.vendors", "add_coinalyze_arguments",
+            "run_coinalyze"),
+    Command("fetch-tardis", "pull Tardis.dev liquidation CSV files",
+            "helpers.sources.tardis", "helpers.cli.vendors", "add_tardis_arguments",
+            "run_tardis"),
+    Command("fetch-hyperliquid",
+            "read Hyperliquid liquidations from its node archive (S3 or a copy)",
+            "helpers.sources.hyperliquid_archive", "helpers.cli.hyperliquid",
+            "add_hyperliquid_arguments", "run_hyperliquid"),
+    Command("fetch-coingecko", "snapshot CoinGecko market caps",
+            "helpers.sources.coingecko", "helpers.cli.vendors", "add_coingecko_arguments",
+            "run_coingecko"),
+    Command("import", "import CoinGlass or Coinalyze CSV exports as bars",
+            "helpers.sources.vendor_csv", "helpers.cli.vendors", "add_import_arguments",
+            "run_import"),
+    Command("doctor", "check a store for damage: unreadable files, schema, duplicates, leftovers",
+            "helpers.doctor", "helpers.cli.doctor", "add_doctor_arguments", "run_doctor"),
+    Command("backtest-map", "score the ESTIMATED liquidation map against the next 24 h",
+            "helpers.cli.backtest", "helpers.cli.backtest", "add_backtest_arguments",
+            "run_backtest"),
+    Command("compact", "merge each partition's write parts into its one sorted file",
+            "helpers.compaction", "helpers.cli.compact", "add_compact_arguments",
+            "run_compact"),
+)  # fmt: skip
+"""Every command, in the order ``--help`` lists them."""
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first argument that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(
+    argv: Sequence[str] | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
+    """The parser, and the runner of the command ``argv`` names (every command's when
+    ``argv`` is None). Only that command's modules are imported: ``import`` does not load
+    matplotlib and ccxt to build the ``report`` and ``fetch`` options it never reads."""
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    wanted = None if argv is None else _command_in(argv)
     runners: dict[str, Runner] = {}
-    for name, help_, description, add, run in _commands():
-        p = sub.add_parser(name, help=help_, description=description)
+    for c in COMMANDS:
+        if argv is not None and c.name != wanted:
+            sub.add_parser(c.name, help=c.help)
+            continue
+        group = importlib.import_module(c.cli)
+        p = sub.add_parser(c.name, help=c.help, description=importlib.import_module(c.doc).__doc__)
         options.add_common(p)
-        add(p)
-        runners[name] = run
+        getattr(group, c.add_arguments)(p)
+        runners[c.name] = getattr(group, c.run)
     return parser, runners
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, runners = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, runners = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
