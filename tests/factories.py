@@ -162,3 +162,25 @@ def liquidations(
             "event_id": [str(i) for i in range(len(rows))],
         }
     )
+
+
+LiquidationRow = tuple[str, str, str, str, float] | tuple[str, str, str, str, float, str]
+"""(ISO time, exchange, symbol, side, notional_usd[, event_id])."""
+
+
+def liquidation_rows(rows: Sequence[LiquidationRow]) -> pd.DataFrame:
+    """``liquidations`` rows at ISO times with a price of 100 (``amount = notional / 100``),
+    ``base`` from the symbol and source ``t``; ``event_id`` is the row's position when the
+    rows name none."""
+    named = bool(rows) and len(rows[0]) == 6
+    columns = ["ts", "exchange", "symbol", "side", "notional_usd", *(["event_id"] * named)]
+    df = pd.DataFrame(rows, columns=columns)
+    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
+    if not named:
+        df["event_id"] = [str(i) for i in range(len(df))]
+    return df.assign(
+        base=df["symbol"].str.split("/").str[0],
+        price=100.0,
+        amount=df["notional_usd"] / 100.0,
+        source="t",
+    )

@@ -30,6 +30,8 @@ s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
+from factories import liquidation_rows  # noqa: E402
+
 from helpers.aggregate import aggregate_store  # noqa: E402
 from helpers.cli import main  # noqa: E402
 from helpers.store import Store  # noqa: E402
@@ -41,19 +43,6 @@ S3_POLICY = json.dumps(
 )
 WRONG_SECRET = "wrong-s3cr3t-that-must-never-be-printed"
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
-
-
-def _events(rows: list[tuple[str, str, str, str, float, str]]) -> pd.DataFrame:
-    df = pd.DataFrame(
-        rows, columns=["ts", "exchange", "symbol", "side", "notional_usd", "event_id"]
-    )
-    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
-    return df.assign(
-        base=df["symbol"].str.split("/").str[0],
-        price=100.0,
-        amount=df["notional_usd"] / 100.0,
-        source="t",
-    )
 
 
 # The second and third writes land as write parts beside the first file (no compaction);
@@ -108,7 +97,7 @@ def s3_env():
 def local_store(tmp_path_factory) -> Store:
     store = Store(tmp_path_factory.mktemp("original"), auto_compact=False)
     for rows in WRITES:
-        store.write("liquidations", _events(rows))
+        store.write("liquidations", liquidation_rows(rows))
     store.write(
         "gaps",
         pd.DataFrame(
@@ -237,7 +226,7 @@ def test_a_missing_bucket_is_one_line_and_the_output_store_untouched(
     s3_env, tmp_path, monkeypatch, capsys
 ):
     out = Store(tmp_path / "bars")
-    out.write("liquidations", _events(WRITES[0]))
+    out.write("liquidations", liquidation_rows(WRITES[0]))
     before = sorted(p.relative_to(out.root) for p in out.root.rglob("*"))
     run = _in_process(monkeypatch, capsys, s3_env, "--engine", "dask", "--data-dir",
                       "s3://no-such-bucket/store", "--out-dir", str(out.root))  # fmt: skip
@@ -263,7 +252,7 @@ def test_a_wrong_secret_is_one_line_never_printed_and_the_output_store_untouched
     s3_env, bucket_url, tmp_path
 ):
     out = Store(tmp_path / "bars")
-    out.write("liquidations", _events(WRITES[0]))
+    out.write("liquidations", liquidation_rows(WRITES[0]))
     before = {p: p.read_bytes() for p in out.root.rglob("*") if p.is_file()}
     env = {**s3_env, "AWS_SECRET_ACCESS_KEY": WRONG_SECRET}
     proc = _aggregate(env, "--engine", "dask", "--data-dir", bucket_url,
@@ -286,7 +275,7 @@ def test_the_default_engine_writes_the_duckdb_bars_into_the_local_store(
 ):
     data = Store(tmp_path / "store", auto_compact=False)
     for rows in WRITES:
-        data.write("liquidations", _events(rows))
+        data.write("liquidations", liquidation_rows(rows))
     run = _in_process(monkeypatch, capsys, {}, "--interval", "4h", "--data-dir", str(data.root))
     assert run.returncode == 0, run.stderr
     written = data.read("liquidation_bars").sort_values(["ts", "exchange", "symbol"])

@@ -5,6 +5,8 @@ import pytest
 
 pytest.importorskip("dask.dataframe")
 
+from factories import liquidation_rows  # noqa: E402
+
 from helpers.aggregate import aggregate_store  # noqa: E402
 from helpers.distributed import bars_with_dask  # noqa: E402
 from helpers.store import Store  # noqa: E402
@@ -14,20 +16,8 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-def _events(rows: list[tuple[str, str, str, str, float]]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["ts", "exchange", "symbol", "side", "notional_usd"])
-    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
-    return df.assign(
-        base=df["symbol"].str.split("/").str[0],
-        price=100.0,
-        amount=df["notional_usd"] / 100.0,
-        source="t",
-        event_id=[str(i) for i in range(len(df))],
-    )
-
-
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
-EVENTS = _events(
+EVENTS = liquidation_rows(
     [
         ("2025-01-01 00:10", "okx", BTC, "long", 100.0),
         ("2025-01-01 00:50", "okx", BTC, "long", 50.0),

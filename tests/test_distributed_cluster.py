@@ -15,6 +15,8 @@ import pytest
 pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
+from factories import liquidation_rows  # noqa: E402
+
 from helpers.aggregate import aggregate_store  # noqa: E402
 from helpers.distributed import bars_with_dask  # noqa: E402
 from helpers.store import Store  # noqa: E402
@@ -28,38 +30,25 @@ pytestmark = pytest.mark.filterwarnings(
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
 
-def _events(rows: list[tuple[str, str, str, str, float, str]]) -> pd.DataFrame:
-    df = pd.DataFrame(
-        rows, columns=["ts", "exchange", "symbol", "side", "notional_usd", "event_id"]
-    )
-    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
-    return df.assign(
-        base=df["symbol"].str.split("/").str[0],
-        price=100.0,
-        amount=df["notional_usd"] / 100.0,
-        source="t",
-    )
-
-
 # Three writes into the same partitions; the store never compacts, so the second and third
 # land as write parts beside the first file. The third rewrites event "a2" (long 50 -> 70):
 # a reader that counted every file would see it twice.
 WRITES = [
-    _events(
+    liquidation_rows(
         [
             ("2025-01-01 00:10", "okx", BTC, "long", 100.0, "a1"),
             ("2025-01-01 00:50", "okx", BTC, "long", 50.0, "a2"),
             ("2025-01-01 01:20", "bybit", BTC, "long", 9.0, "b1"),
         ]
     ),
-    _events(
+    liquidation_rows(
         [
             ("2025-01-01 00:59:59", "okx", BTC, "short", 7.0, "a3"),
             ("2025-01-01 03:00", "okx", ETH, "short", 1.0, "a4"),
             ("2025-01-01 05:30", "bybit", BTC, "short", 3.0, "b2"),
         ]
     ),
-    _events(
+    liquidation_rows(
         [
             ("2025-01-01 00:50", "okx", BTC, "long", 70.0, "a2"),
             ("2025-01-02 00:30", "okx", BTC, "long", 4.0, "a5"),
