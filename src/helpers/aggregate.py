@@ -31,6 +31,7 @@ from helpers import bars_cache, schema
 from helpers.bars_cache import CacheStats, partition_key
 from helpers.bars_fill import SERIES, VALUES, bars_of_buckets, bucket_of
 from helpers.config import load_precedence
+from helpers.duck import connect_utc
 from helpers.precedence import one_source_per_bar
 from helpers.rollup import finer_intervals, with_rolled_up
 from helpers.store import Store, WriteResult, conform, window_filter
@@ -81,9 +82,7 @@ def _check_interval(interval: str) -> int:
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    return con
+    return connect_utc()
 
 
 def bars_from_events(

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import pandas as pd
 
 from helpers import schema
+from helpers.duck import connect_utc
 from helpers.store import Store, conform, window_filter
 from helpers.timegrid import TimeLike, interval_timedelta
 
@@ -47,9 +47,8 @@ def _where(
 
 
 def _query(store: Store, sql: str, params: dict[str, object]) -> pd.DataFrame:
-    con = duckdb.connect()
+    con = connect_utc()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         return con.execute(sql.format(events=store.scan("liquidations")), params).df()
     finally:
         con.close()

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
+from helpers.duck import connect_utc
 from helpers.store import Store
 from helpers.timegrid import INTERVAL_SECONDS, Window
 from helpers.venues import market_name
@@ -71,9 +71,8 @@ def store_inventory(store: Store, tables: Sequence[str] = LIQUIDATION_TABLES) ->
     """Per table of ``tables`` with data, one :class:`Holding` per (exchange, interval),
     sorted by table (in the order given), exchange, interval."""
     held: list[Holding] = []
-    con = duckdb.connect()
+    con = connect_utc()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         for table in tables:
             if not store.has_data(table):
                 continue

@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 
 from helpers import compaction, schema, store_kind
 from helpers.compaction import MAX_PARTS, PartitionValues
+from helpers.duck import connect_utc
 from helpers.errors import UserError
 from helpers.files import exclusive_lock, replacing
 from helpers.store_keys import KeyIndex
@@ -289,8 +290,7 @@ class Store:
     # ---- reading -----------------------------------------------------------------------
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection in UTC with one view per non-empty table (named as the table)."""
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
+        con = connect_utc()
         for name in schema.TABLES:
             if self.has_data(name):
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM {self.scan(name)}")
@@ -333,9 +333,8 @@ class Store:
             if clauses:
                 sql += " WHERE " + " AND ".join(clauses)
             sql += " ORDER BY ts"
-            con = duckdb.connect()
+            con = connect_utc()
             try:
-                con.execute("SET TimeZone = 'UTC'")
                 return conform(name, con.execute(sql, params).df())
             except duckdb.IOException:
                 if attempt == 2:

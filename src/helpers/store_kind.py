@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import duckdb
 import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from helpers import compaction, schema
+from helpers.duck import connect_utc
 from helpers.files import replacing, write_text_atomic
 from helpers.timegrid import SIMULATED_SOURCE
 
@@ -110,7 +110,7 @@ def read_contents(scans: Mapping[str, str]) -> Contents:
     """What the tables hold; ``scans`` maps each non-empty table to its ``read_parquet(...)``."""
     simulated: list[str] = []
     real: list[str] = []
-    con = duckdb.connect()
+    con = connect_utc()
     try:
         for name, scan in scans.items():
             row = con.execute(

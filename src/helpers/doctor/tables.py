@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
 from helpers import schema, store_kind
 from helpers.doctor.findings import Checkup, Finding, capped, one_line, relative
+from helpers.duck import connect_utc
 from helpers.store import Store
 from helpers.store_layout import Partition, hive_types, scan_sql
 
@@ -134,9 +134,8 @@ def leftover_parts(store: Store, name: str) -> list[Finding]:
 
 
 def _query(sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect()
+    con = connect_utc()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         return con.execute(sql).fetchall()
     finally:
         con.close()

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
-
+from helpers.duck import connect_utc
 from helpers.pull.status import Held, SourceStatus
 from helpers.rollup import finer_intervals
 from helpers.sources.live import source_label
@@ -45,9 +44,8 @@ def count_by_exchange(
     if where:
         sql += f" AND ({where})"
         args.extend(params)
-    con = duckdb.connect()
+    con = connect_utc()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         rows = con.execute(sql + " GROUP BY exchange ORDER BY exchange", args).fetchall()
     finally:
         con.close()

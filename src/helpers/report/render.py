@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from helpers.config import CONFIG_ENV
+from helpers.duck import connect_utc
 from helpers.errors import UserError
 from helpers.plots.style import venues_label, window_label
 from helpers.present_downloads import DOWNLOADS_ENV
@@ -76,9 +76,8 @@ def store_sources(
         if symbols is not None:
             sql += " AND list_contains(?, symbol)"
             args.append(list(symbols))
-        con = duckdb.connect()
+        con = connect_utc()
         try:
-            con.execute("SET TimeZone = 'UTC'")
             found.update(str(row[0]) for row in con.execute(sql, args).fetchall())
         finally:
             con.close()
