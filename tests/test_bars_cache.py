@@ -75,7 +75,8 @@ def same_as_uncached(store: Store, interval: str = "1h", *window: object, **filt
 def test_a_build_regroups_only_what_changed_and_always_equals_a_full_rebuild(store: Store) -> None:
     first = same_as_uncached(store)
     assert (first.aggregated, first.reused) == (N_PARTITIONS, 0)
-    assert bars_cache.cache_path(store.root, "1h").exists()
+    days = sorted(p.name for p in bars_cache.cache_dir(store.root, "1h").iterdir())
+    assert days == [f"date={d:%Y-%m-%d}.parquet" for d in DAYS]  # one file per day
 
     again = same_as_uncached(store)
     assert (again.aggregated, again.reused) == (0, N_PARTITIONS)
@@ -116,6 +117,17 @@ def test_windows_venues_and_symbols_on_bar_edges_use_the_cache_and_others_do_not
     assert same_as_uncached(store, "4h", "2025-03-01 06:00", "2025-03-03") is None
 
 
+def test_a_build_of_a_window_reads_and_writes_only_its_days(store: Store) -> None:
+    same_as_uncached(store)
+    folder = bars_cache.cache_dir(store.root, "1h")
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    store.write("liquidations", events(20, seed=5, days=DAYS[2:3]).assign(exchange="okx"))
+    stats = same_as_uncached(store, "1h", "2025-03-03", "2025-03-04")
+    assert (stats.aggregated, stats.reused) == (1, 5)  # 03-03 and 03-04 of three venues
+    after = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert [n for n in before if after[n] != before[n]] == ["date=2025-03-03.parquet"]
+
+
 def test_a_partition_outside_the_selection_stays_cached(store: Store) -> None:
     same_as_uncached(store)
     shutil.rmtree(store.table_dir("liquidations") / "exchange=bybit")
@@ -141,7 +153,7 @@ def test_a_damaged_or_missing_cache_is_rebuilt_and_never_gives_wrong_rows(
     store: Store, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     same_as_uncached(store)
-    path = bars_cache.cache_path(store.root, "1h")
+    path = bars_cache.day_path(store.root, "1h", "2025-03-02")
     if damage == "garbage":
         path.write_bytes(b"not parquet at all")
     elif damage == "truncated":
@@ -162,15 +174,18 @@ def test_a_damaged_or_missing_cache_is_rebuilt_and_never_gives_wrong_rows(
         )
     elif damage == "deleted":
         path.unlink()
-    else:  # the cache cannot be read nor written: every build is cold, rows still right
+    else:  # the day's file cannot be read nor written: that day is cold every time
         path.unlink()
         path.mkdir()
     with caplog.at_level(logging.WARNING, logger="helpers.bars_cache"):
-        assert same_as_uncached(store).aggregated == N_PARTITIONS
+        # only the damaged day's three partitions are grouped again
+        assert same_as_uncached(store) == bars_cache.CacheStats(3, N_PARTITIONS - 3, 0)
     if damage != "deleted":
         assert "bars cache" in caplog.text
-    expected_next = N_PARTITIONS if damage == "a-folder" else 0
+    expected_next = 3 if damage == "a-folder" else 0
     assert same_as_uncached(store).aggregated == expected_next
+    shutil.rmtree(bars_cache.cache_dir(store.root, "1h"))
+    assert same_as_uncached(store).aggregated == N_PARTITIONS
 
 
 def test_events_filed_under_another_days_partition_are_counted_as_one_query_counts_them(

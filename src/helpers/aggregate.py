@@ -20,7 +20,7 @@ bar is observed (:mod:`helpers.rollup`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import duckdb
 import numpy as np
@@ -240,22 +240,14 @@ def _named_partitions(partitions: Sequence[Partition]) -> bool:
 
 def _selection(
     s: pd.Timestamp | None, e: pd.Timestamp | None, exchanges: Sequence[str] | None
-) -> Callable[[tuple[str, str]], bool]:
-    """Whether an (exchange, date) partition is read for the window: the same partitions
-    the uncached query prunes to (``date`` from the start's date to the end's)."""
-    lo = s.strftime("%Y-%m-%d") if s is not None else None
-    hi = e.strftime("%Y-%m-%d") if e is not None else None
-    venues = None if exchanges is None else set(exchanges)
-
-    def selected(key: tuple[str, str]) -> bool:
-        ex, day = key
-        return (
-            (venues is None or ex in venues)
-            and (lo is None or day >= lo)
-            and (hi is None or day <= hi)
-        )
-
-    return selected
+) -> bars_cache.Selection:
+    """The partitions read for the window: the same the uncached query prunes to (``date``
+    from the start's date to the end's) of ``exchanges``."""
+    return bars_cache.Selection(
+        s.strftime("%Y-%m-%d") if s is not None else None,
+        e.strftime("%Y-%m-%d") if e is not None else None,
+        None if exchanges is None else frozenset(exchanges),
+    )
 
 
 def _partition_buckets(

@@ -4,19 +4,22 @@
 interval, exchange, symbol, base, source; USD and counts per side) before it zero-fills and
 removes gaps. Grouping is the cost that grows with the store; its result for one partition
 depends only on that partition's files. So the buckets of every partition a build grouped
-are kept in ``<store>/_state/bars/<interval>.parquet``, one row per bucket with the
-partition's ``exchange`` and ``date``, and the file's Parquet metadata
-(:data:`MANIFEST_KEY`) records each cached partition's identity: the name, size, mtime (ns)
-and inode of every live file (:attr:`helpers.store_layout.Partition.live`).
+are kept, one file per day: ``<store>/_state/bars/<interval>/date=<YYYY-MM-DD>.parquet``,
+one row per bucket with the partition's ``exchange`` and ``date``; the file's Parquet
+metadata (:data:`MANIFEST_KEY`) records the identity of each of that day's cached
+partitions: the name, size, mtime (ns) and inode of every live file
+(:attr:`helpers.store_layout.Partition.live`). A build reads the files of its window's days
+only and rewrites only the days it re-grouped, so its cost follows the window and the
+change, not the store's history.
 
 A build re-groups only the partitions whose identity changed (a write part added, a
 compaction, a file replaced) or that are new, reuses the others, and forgets cached
 partitions of its selection that the store no longer holds; partitions outside the
 selection stay cached as they were. Identities are taken before the events are read, so a
 file changed during a build is cached under its old identity and re-grouped next time,
-never reused stale. The cache file is replaced atomically (:func:`helpers.files.replacing`);
-an unreadable or foreign cache is ignored with a warning and rebuilt, and a cache that
-cannot be written costs the next build its reuse, never a row. The cache never changes
+never reused stale. A day's file is replaced atomically (:func:`helpers.files.replacing`);
+an unreadable or foreign one is ignored with a warning and that day rebuilt, and a file
+that cannot be written costs the next build its reuse, never a row. The cache never changes
 stored data and is not a table: deleting ``_state/bars/`` only makes the next build cold.
 """
 
@@ -64,9 +67,31 @@ class CacheStats:
         )
 
 
-def cache_path(root: Path, interval: str) -> Path:
-    """The cache file of ``interval``'s buckets in the store at ``root``."""
-    return Path(root) / CACHE_DIR / f"{interval}.parquet"
+def cache_dir(root: Path, interval: str) -> Path:
+    """The folder of ``interval``'s cached buckets in the store at ``root``."""
+    return Path(root) / CACHE_DIR / interval
+
+
+def day_path(root: Path, interval: str, day: str) -> Path:
+    """The cache file of the buckets of day ``day`` (``YYYY-MM-DD``)."""
+    return cache_dir(root, interval) / f"date={day}.parquet"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The partitions a build reads: days from ``first`` to ``last`` (``YYYY-MM-DD``, None:
+    unbounded) of the ``venues`` (None: every venue)."""
+
+    first: str | None = None
+    last: str | None = None
+    venues: frozenset[str] | None = None
+
+    def has_day(self, day: str) -> bool:
+        return (self.first is None or day >= self.first) and (self.last is None or day <= self.last)
+
+    def __call__(self, key: PartKey) -> bool:
+        ex, day = key
+        return (self.venues is None or ex in self.venues) and self.has_day(day)
 
 
 def partition_key(p: Partition) -> PartKey | None:
@@ -122,51 +147,79 @@ def save(path: Path, frame: pd.DataFrame, manifest: Mapping[str, Identity]) -> N
         log.warning("bars cache %s not written (%s)", path, exc)
 
 
-def _key_of(frame: pd.DataFrame) -> pd.Series:
-    return frame["exchange"].astype("string") + "/" + frame["date"].astype("string")
-
-
-def _key_parts(name: str) -> PartKey:
-    ex, _, day = name.partition("/")
-    return ex, day
-
-
 def _concat(*frames: pd.DataFrame | None) -> pd.DataFrame | None:
-    present = [f for f in frames if f is not None]
+    present = [f for f in frames if f is not None and len(f)]
     return pd.concat(present, ignore_index=True) if present else None
+
+
+def _cached_days(root: Path, interval: str, selection: Selection) -> list[str]:
+    """Days of the selection with a cache file (names only, no file read)."""
+    folder = cache_dir(root, interval)
+    names = [p.name for p in folder.glob("date=*.parquet")] if folder.is_dir() else []
+    days = [n.removeprefix("date=").removesuffix(".parquet") for n in names]
+    return [d for d in days if selection.has_day(d)]
 
 
 def cached_buckets(
     root: Path,
     interval: str,
     partitions: Sequence[Partition],
-    in_selection: Callable[[PartKey], bool],
+    selection: Selection,
     aggregate: Callable[[Sequence[Partition]], pd.DataFrame],
 ) -> tuple[pd.DataFrame | None, CacheStats]:
     """The bucket rows of ``partitions`` (with their ``exchange`` and ``date``; None when
     there are none), reusing the cache where a partition's identity is unchanged and
     calling ``aggregate`` (grouped buckets with ``exchange`` and ``date`` columns) once for
-    the others; the cache is replaced when anything changed. Every partition must have a
-    :func:`partition_key`. ``in_selection`` says which cached partitions this build covers:
-    those it does not find in ``partitions`` are dropped from the cache."""
-    path = cache_path(root, interval)
-    cached, manifest = load(path)
-    selected = {"/".join(_checked_key(p)): p for p in partitions}
-    ids = {name: identity(p) for name, p in selected.items()}
-    stale = [name for name, found in ids.items() if manifest.get(name) != found]
-    dropped = [n for n in manifest if n not in ids and in_selection(_key_parts(n))]
-    fresh = aggregate([selected[n] for n in stale]) if stale else None
-    kept = None
-    if cached is not None:
-        kept = cached[~_key_of(cached).isin([*stale, *dropped]).to_numpy()]
-    if stale or dropped:
-        manifest = {n: v for n, v in manifest.items() if n not in dropped}
-        manifest |= {n: ids[n] for n in stale}
-        everything = _concat(kept, fresh)
-        if everything is not None:
-            save(path, everything, manifest)
-    wanted = None if kept is None else kept[_key_of(kept).isin(list(ids)).to_numpy()]
-    return _concat(wanted, fresh), CacheStats(len(stale), len(ids) - len(stale), len(dropped))
+    the others; the file of each day that changed is replaced. Every partition must have a
+    :func:`partition_key`. Cached partitions of the ``selection`` that are not among
+    ``partitions`` are dropped from the cache."""
+    by_day: dict[str, dict[str, Partition]] = {}
+    for p in partitions:
+        ex, day = _checked_key(p)
+        by_day.setdefault(day, {})[ex] = p
+    days = sorted(set(by_day) | set(_cached_days(root, interval, selection)))
+    loaded = {day: load(day_path(root, interval, day)) for day in days}
+    ids = {day: {ex: identity(p) for ex, p in by_day.get(day, {}).items()} for day in days}
+    stale = {d: [ex for ex, i in ids[d].items() if loaded[d][1].get(ex) != i] for d in days}
+    dropped = {
+        d: [ex for ex in loaded[d][1] if ex not in ids[d] and selection((ex, d))] for d in days
+    }
+    todo = [by_day[d][ex] for d in days for ex in stale[d]]
+    fresh = aggregate(todo) if todo else None
+    frames: list[pd.DataFrame] = []
+    for day in days:
+        cached, manifest = loaded[day]
+        gone = {*stale[day], *dropped[day]}
+        kept = None if cached is None else cached[~cached["exchange"].isin(list(gone)).to_numpy()]
+        new = None if fresh is None or not stale[day] else fresh[(fresh["date"] == day).to_numpy()]
+        if gone:
+            entries = {ex: v for ex, v in manifest.items() if ex not in dropped[day]}
+            entries |= {ex: ids[day][ex] for ex in stale[day]}
+            _save_day(day_path(root, interval, day), _concat(kept, new), entries, fresh)
+        if kept is not None:
+            frames.append(kept[kept["exchange"].isin(list(ids[day])).to_numpy()])
+        if new is not None:
+            frames.append(new)
+    reused = sum(len(i) for i in ids.values()) - len(todo)
+    stats = CacheStats(len(todo), reused, sum(len(d) for d in dropped.values()))
+    return _concat(*frames), stats
+
+
+def _save_day(
+    path: Path,
+    frame: pd.DataFrame | None,
+    manifest: Mapping[str, Identity],
+    template: pd.DataFrame | None,
+) -> None:
+    """Write one day's file, or remove it when the day has nothing cached any more."""
+    if not manifest:
+        path.unlink(missing_ok=True)
+        return
+    if frame is None:  # the day's partitions hold no events: cache that too
+        if template is None:
+            return
+        frame = template.iloc[:0]
+    save(path, frame, manifest)
 
 
 def _checked_key(p: Partition) -> PartKey:
