@@ -8,8 +8,9 @@ market in memory (about 10 GB of RAM for 20M events), so it cannot reach the siz
 have. This writes only the ``liquidations`` table, straight into the store's layout
 (:mod:`helpers.store_layout`: ``liquidations/exchange=<id>/date=YYYY-MM-DD/part.parquet``,
 the compacted file, the partition columns in the path, the store's column types and the
-``liqnb.covers`` metadata), one file at a time with pyarrow, so memory is bounded by one
-file (``events / (venues * days)`` rows: 446k at 100M) whatever the total.
+``liqnb.covers`` and ``liqnb.series`` metadata compaction writes), one file at a time with
+pyarrow, so memory is bounded by one file (``events / (venues * days)`` rows: 446k at 100M)
+whatever the total.
 
 Every row is SIMULATED: ``source`` is ``demo`` and the store's kind marker says so
 (:func:`helpers.store_kind.write_marker`), so ``Store.read``, ``aggregate_store`` and the
@@ -37,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from helpers.store_kind import SIMULATED, write_marker
-from helpers.store_layout import COVERS_KEY, PART_FILE
+from helpers.store_layout import COVERS_KEY, PART_FILE, series_metadata
 from helpers.timegrid import SIMULATED_SOURCE
 
 VENUES = (
@@ -181,7 +182,9 @@ def generate(
             n = int(round(per_day * venue_weight[v]))
             folder = data_dir / "liquidations" / f"exchange={VENUES[v]}" / f"date={day}"
             folder.mkdir(parents=True, exist_ok=True)
-            pq.write_table(day_file(rng, n, day, shares, levels), folder / PART_FILE)
+            table = day_file(rng, n, day, shares, levels)
+            table = table.replace_schema_metadata({**SCHEMA.metadata, **series_metadata(table)})
+            pq.write_table(table, folder / PART_FILE)
             written += n
     write_marker(data_dir, SIMULATED)
     shape = {"venues": venues, "symbols": symbols, "days": days, "seed": seed}

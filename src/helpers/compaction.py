@@ -51,6 +51,7 @@ from helpers.store_layout import (
     local_partitions,
     part_name,
     part_seq,
+    series_metadata,
 )
 from helpers.store_merge import Merged, coalesce_newest, conform, merge_rows, sort_rows
 
@@ -186,7 +187,11 @@ def write_compacted(
     ``cache``: (the table, a key cache) to give the new file's keys."""
     table = pa.Table.from_pandas(rows, preserve_index=False)
     table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), COVERS_KEY: str(covers).encode()}
+        {
+            **(table.schema.metadata or {}),
+            COVERS_KEY: str(covers).encode(),
+            **series_metadata(table),
+        }
     )
     with replacing(path) as tmp:
         pq.write_table(table, tmp)

@@ -5,7 +5,10 @@ A partition folder (``<table>/exchange=<id>/date=YYYY-MM-DD/``) holds
 
 * ``part.parquet``: the compacted file, sorted by ``ts`` and key, one row per key. Its
   Parquet metadata key :data:`COVERS_KEY` names the highest write sequence number it
-  includes (absent: 0, a file written before sequence numbers).
+  includes (absent: 0, a file written before sequence numbers). A file of a table with
+  ``symbol``, ``base`` and ``source`` columns also records, under :data:`SERIES_KEY`, the
+  distinct (symbol, base, source) triples it holds (:func:`series_metadata`), so a reader
+  that groups by symbol can name each group's base and source without reading them.
 * ``part-<seq>.parquet`` (:data:`SEQ_DIGITS` digits): the rows one write added or changed,
   already merged with the stored values of their keys (so a missing cell already carries
   the stored value). ``seq`` grows by one per write into the partition.
@@ -19,18 +22,22 @@ key is seen once, between a write and its compaction and while a compaction is k
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from helpers import schema
 
 PART_FILE = "part.parquet"
 COVERS_KEY = b"liqnb.covers"
+SERIES_KEY = b"liqnb.series"
+SERIES_COLUMNS = ("symbol", "base", "source")
 SEQ_DIGITS = 12
 _PART_NAME = re.compile(r"^part-(\d+)\.parquet$")
 
@@ -50,6 +57,40 @@ def read_covers(path: str | os.PathLike[str], filesystem: object = None) -> int:
     """The highest write sequence number the compacted file ``path`` includes (0: none)."""
     meta = pq.read_metadata(path, filesystem=filesystem).metadata or {}
     return int(meta.get(COVERS_KEY, b"0"))
+
+
+def series_metadata(table: pa.Table) -> dict[bytes, bytes]:
+    """The :data:`SERIES_KEY` entry for a compacted file holding ``table``: its distinct
+    (symbol, base, source) triples as JSON; nothing for a table without those columns or
+    with a missing value in one of them."""
+    if any(c not in table.column_names for c in SERIES_COLUMNS):
+        return {}
+    if any(table.column(c).null_count for c in SERIES_COLUMNS):
+        return {}
+    triples = table.select(list(SERIES_COLUMNS)).group_by(list(SERIES_COLUMNS)).aggregate([])
+    rows = sorted(zip(*(triples.column(c).to_pylist() for c in SERIES_COLUMNS), strict=True))
+    return {SERIES_KEY: json.dumps(rows).encode()}
+
+
+def read_series(metadata: dict[bytes, bytes] | None) -> dict[str, tuple[str, str]] | None:
+    """symbol -> (base, source) from a compacted file's :data:`SERIES_KEY` metadata; None
+    when it is absent, unreadable, or a symbol has more than one (base, source)."""
+    raw = (metadata or {}).get(SERIES_KEY)
+    if raw is None:
+        return None
+    try:
+        rows = json.loads(raw)
+        if not isinstance(rows, list):
+            return None
+        out: dict[str, tuple[str, str]] = {}
+        for symbol, base, source in rows:
+            if not all(isinstance(v, str) for v in (symbol, base, source)):
+                return None
+            if out.setdefault(symbol, (base, source)) != (base, source):
+                return None
+    except (ValueError, TypeError):
+        return None
+    return out
 
 
 @dataclass
