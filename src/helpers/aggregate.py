@@ -7,11 +7,12 @@ to the bar of its last event in the window (or over the whole window when ``full
 is set, as for the simulator), minus every bar that overlaps a recorded gap (a gap without
 an ``end`` is still open: every bar from its start on).
 
-Events are grouped into buckets here (one SQL over a pandas frame or the Parquet store: the
-project's one aggregation path, measured against pandas and Polars by
-``benchmarks/aggregate.py``); :mod:`helpers.bars_fill` turns buckets into bars. Over the
-store the buckets of each (exchange, date) partition are cached between builds
-(:mod:`helpers.bars_cache`), so a build groups only the partitions that changed.
+Events are grouped into buckets here (one SQL over a pandas frame or the Parquet store),
+or, for the clean partitions of a cached build, by :mod:`helpers.bars_group` (Arrow +
+numpy, the same rows); :mod:`helpers.bars_fill` turns buckets into bars. Over the store
+the buckets of each (exchange, date) partition are cached between builds
+(:mod:`helpers.bars_cache`), so a build groups only the partitions that changed. Measured
+against DuckDB and Polars by ``benchmarks/aggregate.py``.
 Bars are stored per source; :func:`load_bars` keeps one source per venue and bar
 (:mod:`helpers.precedence`) and builds coarser bars from finer stored ones where every finer
 bar is observed (:mod:`helpers.rollup`).
@@ -30,6 +31,7 @@ import pyarrow as pa
 from helpers import bars_cache, schema
 from helpers.bars_cache import CacheStats, partition_key
 from helpers.bars_fill import SERIES, VALUES, bars_of_buckets, bucket_of
+from helpers.bars_group import group_clean_partitions
 from helpers.config import load_precedence
 from helpers.duck import connect_utc
 from helpers.precedence import one_source_per_bar
@@ -254,7 +256,20 @@ def _partition_buckets(
     con: duckdb.DuckDBPyConnection, partitions: Sequence[Partition], secs: int
 ) -> pd.DataFrame:
     """:data:`_BUCKETS_SQL` over every event of ``partitions`` (no window), each bucket
-    with its partition's ``exchange`` and ``date`` (``YYYY-MM-DD``)."""
+    with its partition's ``exchange`` and ``date`` (``YYYY-MM-DD``): clean partitions
+    grouped by :mod:`helpers.bars_group`, the others (write parts to deduplicate) by
+    :func:`_sql_partition_buckets`."""
+    grouped = group_clean_partitions(partitions, secs)
+    frames = [grouped.buckets] if grouped.buckets is not None else []
+    if grouped.refused or not frames:
+        frames.append(_sql_partition_buckets(con, grouped.refused or partitions, secs))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _sql_partition_buckets(
+    con: duckdb.DuckDBPyConnection, partitions: Sequence[Partition], secs: int
+) -> pd.DataFrame:
+    """:data:`_PARTITION_BUCKETS_SQL` over ``partitions``, one query."""
     sql = _PARTITION_BUCKETS_SQL.format(events=scan_sql(schema.table("liquidations"), partitions))
     return con.sql(sql, params={"secs": secs}).to_arrow_table().to_pandas(types_mapper=_strings)
 

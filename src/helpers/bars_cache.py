@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -186,12 +187,13 @@ def cached_buckets(
     }
     todo = [by_day[d][ex] for d in days for ex in stale[d]]
     fresh = aggregate(todo) if todo else None
+    fresh_of = _by_day(fresh)
     frames: list[pd.DataFrame] = []
     for day in days:
         cached, manifest = loaded[day]
         gone = {*stale[day], *dropped[day]}
         kept = None if cached is None else cached[~cached["exchange"].isin(list(gone)).to_numpy()]
-        new = None if fresh is None or not stale[day] else fresh[(fresh["date"] == day).to_numpy()]
+        new = None if fresh is None or not stale[day] else fresh_of(day)
         if gone:
             entries = {ex: v for ex, v in manifest.items() if ex not in dropped[day]}
             entries |= {ex: ids[day][ex] for ex in stale[day]}
@@ -203,6 +205,25 @@ def cached_buckets(
     reused = sum(len(i) for i in ids.values()) - len(todo)
     stats = CacheStats(len(todo), reused, sum(len(d) for d in dropped.values()))
     return _concat(*frames), stats
+
+
+def _by_day(frame: pd.DataFrame | None) -> Callable[[str], pd.DataFrame]:
+    """The rows of ``frame`` of one ``date``, each day's rows taken once (one sort, not a
+    scan of every row per day)."""
+    if frame is None or frame.empty:
+        empty = frame.iloc[:0] if frame is not None else pd.DataFrame()
+        return lambda day: empty
+    dates = frame["date"].to_numpy(dtype=object)
+    order = np.argsort(dates, kind="stable")
+    ordered = frame.take(order).reset_index(drop=True)
+    sorted_dates = dates[order]
+
+    def rows(day: str) -> pd.DataFrame:
+        lo = int(np.searchsorted(sorted_dates, day, side="left"))
+        hi = int(np.searchsorted(sorted_dates, day, side="right"))
+        return ordered.iloc[lo:hi]
+
+    return rows
 
 
 def _save_day(
