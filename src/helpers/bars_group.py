@@ -75,7 +75,7 @@ def group_clean_partitions(
     """The buckets of every clean, named partition of ``partitions`` (interval ``secs``
     seconds), in ``workers`` threads (default: one per core); the others are refused."""
     todo = [p for p in partitions if p.clean and partition_key(p) is not None]
-    refused = [p for p in partitions if p not in todo]
+    refused = [p for p in partitions if not (p.clean and partition_key(p) is not None)]
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         results = list(pool.map(lambda p: _group_or_refuse(p, secs), todo))
     tables = [t for t in results if isinstance(t, pa.Table)]
@@ -99,14 +99,15 @@ def partition_buckets(p: Partition, secs: int) -> pa.Table:
     if key is None or not p.clean:
         raise _Refused(p.folder)
     read = _read(p.live[0])
-    ts, divisor = _epoch_ints(read.table.column("ts"))
-    bucket = np.floor_divide(ts, divisor * secs)
+    ts, per_second = _epoch_ints(read.table.column("ts"))
     series, names = _series(read)
-    side = _side_codes(*_codes(read.table.column("side")))
-    first = int(bucket.min()) if len(bucket) else 0
-    span = int(bucket.max()) - first + 1 if len(bucket) else 0
+    keys = np.floor_divide(ts, per_second * secs)
+    first = int(keys.min()) if len(keys) else 0
+    span = int(keys.max()) - first + 1 if len(keys) else 0
+    keys *= 3
+    keys += _series_side_offsets(series, read.table.column("side"), span, first)
     space = len(names) * span * 3
-    keys, slots = _dense((series * span + (bucket - first)) * 3 + side, space)
+    keys, slots = _dense(keys, space)
     length = space if slots is None else len(slots)
     notional = read.table.column("notional_usd")
     counts = np.bincount(keys, minlength=length)
@@ -116,6 +117,21 @@ def partition_buckets(p: Partition, secs: int) -> pa.Table:
     original = occupied if slots is None else slots[occupied]
     sums = _Sums(counts[occupied], usd[occupied], with_usd[occupied] > 0)
     return _rows(key, first, span, original, sums, names)
+
+
+def _series_side_offsets(
+    series: np.ndarray, side: pa.ChunkedArray, span: int, first: int
+) -> np.ndarray:
+    """Per row, ``series x span x 3 + side code - 3 x first``: added to 3 x its bucket,
+    the row's key ((series x span + bucket - first) x 3 + side). One lookup in a table of
+    (series, side value) pairs, not arithmetic over every row."""
+    codes, values = _codes(side)
+    sides = np.array([_SIDE_CODES.get(v, _OTHER_SIDE) for v in values] or [0], np.int64)
+    n_series = int(series.max()) + 1 if len(series) else 0
+    table = (np.arange(n_series, dtype=np.int64)[:, None] * span * 3 + sides[None, :]) - 3 * first
+    pair = series.astype(np.int64) * len(sides)
+    pair += codes
+    return table.reshape(-1)[pair]
 
 
 @dataclass(frozen=True)
@@ -131,7 +147,7 @@ def _read(path: str) -> _Read:
     """The columns grouping needs; ``base`` and ``source`` only when the footer does not
     name them for every symbol in the file."""
     try:
-        pf = pq.ParquetFile(path, read_dictionary=list(TEXT))
+        pf = pq.ParquetFile(path, read_dictionary=list(TEXT), memory_map=True, pre_buffer=False)
     except KeyError as missing:  # a text column the file does not have
         raise _Refused(path) from missing
     if any(c not in pf.schema_arrow.names for c in COLUMNS):
@@ -181,7 +197,7 @@ def _series(read: _Read) -> tuple[np.ndarray, list[tuple[str, str, str]]]:
     code per (symbol, base, source) present."""
     symbol, symbols = _codes(read.table.column("symbol"))
     if read.series is not None:
-        return symbol.astype(np.int64), [(s, *read.series[s]) for s in symbols]
+        return symbol, [(s, *read.series[s]) for s in symbols]
     parts = [(symbol, symbols), *(_codes(read.table.column(c)) for c in ("base", "source"))]
     sizes = [max(len(values), 1) for _, values in parts]
     combined = np.zeros(len(symbol), np.int64)
@@ -218,13 +234,9 @@ def _renumbered(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     return dense.reshape(-1), present
 
 
-def _side_codes(codes: np.ndarray, values: list[str]) -> np.ndarray:
-    table = np.array([_SIDE_CODES.get(v, _OTHER_SIDE) for v in values] or [0], np.int64)
-    return table[codes]
-
-
 def _filled(values: pa.ChunkedArray) -> np.ndarray:
-    return values.combine_chunks().fill_null(0.0).to_numpy(zero_copy_only=False)
+    values = values.combine_chunks()
+    return (values.fill_null(0.0) if values.null_count else values).to_numpy(zero_copy_only=False)
 
 
 def _valid(values: pa.ChunkedArray) -> np.ndarray:
