@@ -108,6 +108,8 @@ BASES = [
 DAY_US = 86_400_000_000
 START = np.datetime64("2025-01-06", "D")
 MARKER = "BENCH_STORE.json"
+FORMAT = 2
+"""What the files hold: 2 = with the ``liqnb.series`` footer compaction writes (1: without)."""
 _LONG, _SHORT = pa.scalar("long", pa.large_string()), pa.scalar("short", pa.large_string())
 SCHEMA = pa.schema(
     [
@@ -188,7 +190,9 @@ def generate(
             written += n
     write_marker(data_dir, SIMULATED)
     shape = {"venues": venues, "symbols": symbols, "days": days, "seed": seed}
-    (data_dir / MARKER).write_text(json.dumps({"generator": "stream", **shape, "events": written}))
+    (data_dir / MARKER).write_text(
+        json.dumps({"generator": "stream", "format": FORMAT, **shape, "events": written})
+    )
     return written
 
 
