@@ -129,7 +129,7 @@ def _series_side_offsets(
     sides = np.array([_SIDE_CODES.get(v, _OTHER_SIDE) for v in values] or [0], np.int64)
     n_series = int(series.max()) + 1 if len(series) else 0
     table = (np.arange(n_series, dtype=np.int64)[:, None] * span * 3 + sides[None, :]) - 3 * first
-    pair = series.astype(np.int64) * len(sides)
+    pair = series * len(sides)  # int32 codes stay int32 (series x sides is far below 2**31)
     pair += codes
     return table.reshape(-1)[pair]
 
