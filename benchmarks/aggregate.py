@@ -55,8 +55,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ROOT / ".bench" / "store"
 MARKER = "BENCH_STORE.json"
-STORE_FORMAT = 2
-"""The generator's file format (``generate.FORMAT``): 2 writes the ``liqnb.series`` footer."""
+STORE_FORMAT = 3
+"""The generator's file format (``generate.FORMAT``): 3 writes LZ4 files with the
+``liqnb.series`` footer, as compaction does."""
 REUSE_FRACTION = 0.95
 REL_TOL = 1e-6
 ENGINES = {

@@ -7,10 +7,10 @@ The benchmark's store generator. ``helpers.sources.demo.write_demo`` simulates a
 market in memory (about 10 GB of RAM for 20M events), so it cannot reach the sizes users
 have. This writes only the ``liquidations`` table, straight into the store's layout
 (:mod:`helpers.store_layout`: ``liquidations/exchange=<id>/date=YYYY-MM-DD/part.parquet``,
-the compacted file, the partition columns in the path, the store's column types and the
-``liqnb.covers`` and ``liqnb.series`` metadata compaction writes), one file at a time with
-pyarrow, so memory is bounded by one file (``events / (venues * days)`` rows: 446k at 100M)
-whatever the total.
+the compacted file, the partition columns in the path, the store's column types, and the
+``liqnb.covers`` and ``liqnb.series`` metadata and the codec compaction writes), one file
+at a time with pyarrow, so memory is bounded by one file (``events / (venues * days)``
+rows: 446k at 100M) whatever the total.
 
 Every row is SIMULATED: ``source`` is ``demo`` and the store's kind marker says so
 (:func:`helpers.store_kind.write_marker`), so ``Store.read``, ``aggregate_store`` and the
@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from helpers.store_kind import SIMULATED, write_marker
-from helpers.store_layout import COVERS_KEY, PART_FILE, series_metadata
+from helpers.store_layout import COMPRESSION, COVERS_KEY, PART_FILE, series_metadata
 from helpers.timegrid import SIMULATED_SOURCE
 
 VENUES = (
@@ -108,8 +108,9 @@ BASES = [
 DAY_US = 86_400_000_000
 START = np.datetime64("2025-01-06", "D")
 MARKER = "BENCH_STORE.json"
-FORMAT = 2
-"""What the files hold: 2 = with the ``liqnb.series`` footer compaction writes (1: without)."""
+FORMAT = 3
+"""What the files hold, as compaction writes them: 3 = LZ4 with the ``liqnb.series`` footer
+(2: Snappy with the footer; 1: Snappy without)."""
 _LONG, _SHORT = pa.scalar("long", pa.large_string()), pa.scalar("short", pa.large_string())
 SCHEMA = pa.schema(
     [
@@ -186,7 +187,7 @@ def generate(
             folder.mkdir(parents=True, exist_ok=True)
             table = day_file(rng, n, day, shares, levels)
             table = table.replace_schema_metadata({**SCHEMA.metadata, **series_metadata(table)})
-            pq.write_table(table, folder / PART_FILE)
+            pq.write_table(table, folder / PART_FILE, compression=COMPRESSION)
             written += n
     write_marker(data_dir, SIMULATED)
     shape = {"venues": venues, "symbols": symbols, "days": days, "seed": seed}

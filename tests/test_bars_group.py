@@ -195,7 +195,7 @@ def test_dirty_partitions_are_deduplicated_by_sql_and_the_build_equals_one_query
     assert okx["long_count"].sum() + okx["short_count"].sum() == 2_000
 
 
-def test_compaction_writes_the_series_footer(tmp_path: Path) -> None:
+def test_compaction_writes_the_series_footer_and_lz4(tmp_path: Path) -> None:
     store = Store(tmp_path / "store", auto_compact=False)
     store.write("liquidations", events(800, seed=15).assign(exchange="okx"))
     store.write("liquidations", events(200, seed=16).assign(exchange="okx"))
@@ -206,6 +206,7 @@ def test_compaction_writes_the_series_footer(tmp_path: Path) -> None:
     triples = rows[["symbol", "base", "source"]].drop_duplicates()
     assert sorted(map(tuple, footer)) == sorted(triples.itertuples(index=False, name=None))
     assert len(footer) == 6  # three symbols, two sources each
+    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "LZ4"
 
 
 def test_series_footer_reads_back_and_refuses_what_it_cannot_trust() -> None:

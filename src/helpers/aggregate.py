@@ -294,11 +294,25 @@ def _window_buckets(
         keep &= bucket < bucket_of(e, secs)
     if symbols is not None:
         keep &= buckets["symbol"].isin(list(symbols)).to_numpy()
-    out = buckets[keep].drop(columns="date")
+    out = buckets[keep]
+    foreign = _outside_their_day(out, secs)
+    out = out.drop(columns="date")
     keys = ["bucket", *SERIES]
-    if out.duplicated(keys).any():
+    if foreign and out.duplicated(keys).any():
         out = out.groupby(keys, sort=False, dropna=False, as_index=False)[VALUES].sum(min_count=1)
     return out[list(_BUCKET_DTYPES)].reset_index(drop=True)
+
+
+def _outside_their_day(buckets: pd.DataFrame, secs: int) -> bool:
+    """Whether a bucket lies outside its partition's day (its ``date``): only then can two
+    partitions hold the same series and bucket (a bar of ``secs`` <= 1 day lies in one UTC
+    day, and a partition holds each of its series' buckets once)."""
+    if buckets.empty:
+        return False
+    codes, dates = pd.factorize(buckets["date"])
+    day = pd.to_datetime(pd.Series(dates), format="%Y-%m-%d").to_numpy("datetime64[D]")
+    own = day.astype(np.int64)[codes]
+    return bool((buckets["bucket"].to_numpy(np.int64) * secs // 86_400 != own).any())
 
 
 def price_bins(

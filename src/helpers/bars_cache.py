@@ -29,6 +29,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,8 @@ from helpers.store_layout import Partition
 log = logging.getLogger(__name__)
 
 CACHE_DIR = Path("_state") / "bars"
+SAVE_THREADS = 2
+"""Day files written at once (Arrow and Parquet release the GIL while they convert and write)."""
 MANIFEST_KEY = b"liqnb.bars_cache"
 VERSION = 1
 PART_COLUMNS = ["exchange", "date"]
@@ -189,39 +192,47 @@ def cached_buckets(
     fresh = aggregate(todo) if todo else None
     fresh_of = _by_day(fresh)
     frames: list[pd.DataFrame] = []
-    for day in days:
-        cached, manifest = loaded[day]
-        gone = {*stale[day], *dropped[day]}
-        kept = None if cached is None else cached[~cached["exchange"].isin(list(gone)).to_numpy()]
-        new = None if fresh is None or not stale[day] else fresh_of(day)
-        if gone:
-            entries = {ex: v for ex, v in manifest.items() if ex not in dropped[day]}
-            entries |= {ex: ids[day][ex] for ex in stale[day]}
-            _save_day(day_path(root, interval, day), _concat(kept, new), entries, fresh)
-        if kept is not None:
-            frames.append(kept[kept["exchange"].isin(list(ids[day])).to_numpy()])
-        if new is not None:
-            frames.append(new)
+    saves: list[Future[None]] = []
+    with ThreadPoolExecutor(SAVE_THREADS) as saving:
+        for day in days:
+            cached, manifest = loaded[day]
+            gone = {*stale[day], *dropped[day]}
+            kept = (
+                None if cached is None else cached[~cached["exchange"].isin(list(gone)).to_numpy()]
+            )
+            new = None if fresh is None or not stale[day] else fresh_of(day)
+            if gone:
+                entries = {ex: v for ex, v in manifest.items() if ex not in dropped[day]}
+                entries |= {ex: ids[day][ex] for ex in stale[day]}
+                path = day_path(root, interval, day)
+                saves.append(saving.submit(_save_day, path, _concat(kept, new), entries, fresh))
+            if kept is not None:
+                frames.append(kept[kept["exchange"].isin(list(ids[day])).to_numpy()])
+            if new is not None:
+                frames.append(new)
+    for save in saves:
+        save.result()  # what save() does not turn into a warning is raised here
     reused = sum(len(i) for i in ids.values()) - len(todo)
     stats = CacheStats(len(todo), reused, sum(len(d) for d in dropped.values()))
     return _concat(*frames), stats
 
 
 def _by_day(frame: pd.DataFrame | None) -> Callable[[str], pd.DataFrame]:
-    """The rows of ``frame`` of one ``date``, each day's rows taken once (one sort, not a
-    scan of every row per day)."""
+    """The rows of ``frame`` of one ``date``, each day's rows taken once (one stable sort
+    by day, not a scan of every row per day)."""
     if frame is None or frame.empty:
         empty = frame.iloc[:0] if frame is not None else pd.DataFrame()
         return lambda day: empty
-    dates = frame["date"].to_numpy(dtype=object)
-    order = np.argsort(dates, kind="stable")
-    ordered = frame.take(order).reset_index(drop=True)
-    sorted_dates = dates[order]
+    codes, days = pd.factorize(frame["date"])
+    ordered = frame.take(np.argsort(codes, kind="stable")).reset_index(drop=True)
+    ends = np.cumsum(np.bincount(codes, minlength=len(days)))
+    where = {str(day): i for i, day in enumerate(days)}
 
     def rows(day: str) -> pd.DataFrame:
-        lo = int(np.searchsorted(sorted_dates, day, side="left"))
-        hi = int(np.searchsorted(sorted_dates, day, side="right"))
-        return ordered.iloc[lo:hi]
+        i = where.get(day)
+        if i is None:
+            return ordered.iloc[:0]
+        return ordered.iloc[(ends[i - 1] if i else 0) : ends[i]]
 
     return rows
 

@@ -13,9 +13,11 @@ for the same partition: ``bucket`` = bar open time (epoch s) // the interval's s
 liquidated POSITION was long / short, missing (NaN) where the bucket has no such event with
 a notional; ``long_count`` / ``short_count`` the number of such events (events with another
 ``side`` still make their bucket a row, with zero counts). Sums may differ from DuckDB's in
-the last bits (another order of addition). A partition this path cannot read as expected
-(a missing column, a text column holding nulls, a file Arrow refuses) is returned in
-:attr:`Grouped.refused`, for the SQL path to group (or to report the file's error).
+the last bits (another order of addition). Buckets are floored; the SQL's integer ``//``
+truncates toward zero, which differs only for times before 1970. A partition this path
+cannot read as expected (a missing column, a text column holding nulls, a file Arrow
+refuses) is returned in :attr:`Grouped.refused`, for the SQL path to group (or to report
+the file's error).
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ OUT_COLUMNS = [
 ]
 _SIDE_CODES = {"long": 0, "short": 1}
 _OTHER_SIDE = 2
+_DIRECT_LIMIT = 1 << 20
+"""Key spaces up to this (or 4 x the rows) are counted as they are (8 MB per count array)."""
 _DENSE_LIMIT = 1 << 24
-"""Largest key space counted densely; a sparser partition's keys are renumbered first."""
+"""Larger ones up to this are renumbered by a bincount of presence; beyond, by a sort."""
 
 _TS_UNITS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
@@ -218,7 +222,7 @@ def _series(read: _Read) -> tuple[np.ndarray, list[tuple[str, str, str]]]:
 def _dense(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray | None]:
     """``keys`` (each in 0..``space``-1) as they are, with None, when ``space`` is small
     enough to count directly; else :func:`_renumbered`."""
-    if space <= max(_DENSE_LIMIT // 4, 4 * len(keys)):
+    if space <= max(_DIRECT_LIMIT, 4 * len(keys)):
         return keys, None
     return _renumbered(keys, space)
 

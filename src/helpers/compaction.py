@@ -44,6 +44,7 @@ from helpers import schema
 from helpers.files import replacing
 from helpers.store_keys import KeyIndex, key_columns
 from helpers.store_layout import (
+    COMPRESSION,
     COVERS_KEY,
     PART_FILE,
     Partition,
@@ -194,7 +195,7 @@ def write_compacted(
         }
     )
     with replacing(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, compression=COMPRESSION)
         _pause("temp-written")
     if cache is not None:
         t, keys = cache
