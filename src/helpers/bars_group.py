@@ -23,7 +23,7 @@ the file's error).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -144,7 +144,7 @@ class _Read:
     (then ``base`` and ``source`` were not read)."""
 
     table: pa.Table
-    series: dict[str, tuple[str, str]] | None
+    series: Mapping[str, tuple[str, str]] | None
 
 
 def _read(path: str) -> _Read:
@@ -154,7 +154,8 @@ def _read(path: str) -> _Read:
         pf = pq.ParquetFile(path, read_dictionary=list(TEXT), memory_map=True, pre_buffer=False)
     except KeyError as missing:  # a text column the file does not have
         raise _Refused(path) from missing
-    if any(c not in pf.schema_arrow.names for c in COLUMNS):
+    names = set(pf.schema_arrow.names)
+    if not names.issuperset(COLUMNS):
         raise _Refused(path)
     series = read_series(pf.metadata.metadata)
     wanted = [c for c in COLUMNS if series is None or c not in SERIES_TEXT]
@@ -169,7 +170,7 @@ def _read(path: str) -> _Read:
     return _Read(table, series)
 
 
-def _names_every_symbol(series: dict[str, tuple[str, str]], symbol: pa.ChunkedArray) -> bool:
+def _names_every_symbol(series: Mapping[str, tuple[str, str]], symbol: pa.ChunkedArray) -> bool:
     return all(v in series for chunk in symbol.chunks for v in chunk.dictionary.to_pylist())
 
 
@@ -270,8 +271,8 @@ def _rows(
     side = keys % 3
     series, offset = np.divmod(cells, span) if span else (cells, cells)
     columns: dict[str, pa.Array] = {
-        "exchange": pa.array([part[0]] * len(cells), pa.string()),
-        "date": pa.array([part[1]] * len(cells), pa.string()),
+        "exchange": pa.repeat(pa.scalar(part[0], pa.string()), len(cells)),
+        "date": pa.repeat(pa.scalar(part[1], pa.string()), len(cells)),
         "bucket": pa.array(offset + first, pa.int64()),
     }
     for i, name in enumerate(("symbol", "base", "source")):

@@ -22,12 +22,14 @@ key is seen once, between a write and its compaction and while a compaction is k
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -77,12 +79,17 @@ def series_metadata(table: pa.Table) -> dict[bytes, bytes]:
     return {SERIES_KEY: json.dumps(rows).encode()}
 
 
-def read_series(metadata: dict[bytes, bytes] | None) -> dict[str, tuple[str, str]] | None:
+def read_series(metadata: Mapping[bytes, bytes] | None) -> Mapping[str, tuple[str, str]] | None:
     """symbol -> (base, source) from a compacted file's :data:`SERIES_KEY` metadata; None
     when it is absent, unreadable, or a symbol has more than one (base, source)."""
     raw = (metadata or {}).get(SERIES_KEY)
-    if raw is None:
-        return None
+    return None if raw is None else _parsed_series(raw)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_series(raw: bytes) -> Mapping[str, tuple[str, str]] | None:
+    """:func:`read_series` of one footer value (files of a venue's days mostly share
+    theirs, so it is parsed once), read-only since callers share it."""
     try:
         rows = json.loads(raw)
         if not isinstance(rows, list):
@@ -95,7 +102,7 @@ def read_series(metadata: dict[bytes, bytes] | None) -> dict[str, tuple[str, str
                 return None
     except (ValueError, TypeError):
         return None
-    return out
+    return MappingProxyType(out)
 
 
 @dataclass
