@@ -121,3 +121,19 @@ def test_price_bins_hand_computed(tmp_path):
     assert rows == {(0, "long"): (100.0, 1), (1, "long"): (59.0, 2), (1, "short"): (7.0, 1),
                     (2, "short"): (1.0, 1)}  # fmt: skip
     assert price_bins(store, "ETH", 100.0).empty
+
+
+def test_bars_come_ordered_by_time_then_series_with_and_without_holes():
+    """Rows in (ts, exchange, symbol, base, source) order straight from the zero-fill, for
+    a span without holes and one with holes (the two ways bars are built)."""
+    venues = ["okx", "bybit", "binanceusdm"]
+    dense = [(f"2025-01-01 {h:02d}:05", v, "long", 1.0 + h) for h in range(6) for v in venues]
+    sparse = dense[::2] + [("2025-01-01 09:00", "okx", "short", 3.0)]
+    for rows in (dense, sparse):
+        events = _ev(rows)
+        events.loc[events.index[::3], "symbol"] = "ETH/USDT:USDT"
+        for bars in (bars_from_events(events, "1h"), bars_from_events(events, "15m")):
+            keys = ["ts", "exchange", "symbol", "base", "source"]
+            expected = bars.sort_values(keys, kind="stable").reset_index(drop=True)
+            pd.testing.assert_frame_equal(bars, expected)
+            assert bars["exchange"].nunique() == 3 and bars["symbol"].nunique() == 2

@@ -50,7 +50,7 @@ def bars_of_buckets(
         con.register("bars_", bars)
         con.register("gaps_", gaps)
         bars = con.execute(_GAPS_SQL, {"secs": secs}).df()
-    bars = bars.sort_values(["ts", *SERIES], kind="stable")
+        bars = bars.sort_values(["ts", *SERIES], kind="stable")  # SQL keeps no order
     return conform("liquidation_bars", bars)
 
 
@@ -64,12 +64,13 @@ def bucket_of(t: pd.Timestamp | None, secs: int, ceil: bool = False) -> int:
 
 def _zero_filled(buckets: pd.DataFrame, secs: int, window: tuple[int, int] | None) -> pd.DataFrame:
     """Every bar of each series' observed span: from its first to its last bucket, or over
-    ``window`` (first, last bucket) when given; bars without events as zeros.
+    ``window`` (first, last bucket) when given; bars without events as zeros; rows in
+    order of bar, then series (its columns' values, as ``sort_values`` orders them).
 
     Columns ``ts`` (bar open, UTC), the series columns and the USD and counts per side.
     Only series with holes cost anything: the grid is built on the grouped (small) result.
     """
-    ids = buckets.groupby(SERIES, sort=False, dropna=False).ngroup().to_numpy()
+    ids = buckets.groupby(SERIES, sort=True, dropna=False).ngroup().to_numpy()
     bucket = buckets["bucket"].to_numpy(dtype="int64")
     n = int(ids.max()) + 1 if len(ids) else 0
     if window is None:
@@ -81,24 +82,26 @@ def _zero_filled(buckets: pd.DataFrame, secs: int, window: tuple[int, int] | Non
         lo, hi = np.full(n, window[0], dtype="int64"), np.full(n, window[1], dtype="int64")
     sizes = hi - lo + 1
     if int(sizes.sum()) == len(buckets):  # no holes: every bar has events
-        out = buckets.drop(columns="bucket")
+        order = np.lexsort((ids, bucket))
+        out = buckets.drop(columns="bucket").take(order).reset_index(drop=True)
         out[VALUES] = out[VALUES].fillna(0)
-        out.insert(0, "ts", _bar_times(bucket, secs))
+        out.insert(0, "ts", _bar_times(bucket[order], secs))
         return out
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype("int64")
     total = int(sizes.sum())
     series = np.repeat(np.arange(n), sizes)
     grid = lo[series] + (np.arange(total) - offsets[series])
     where = offsets[ids] + (bucket - lo[ids])
+    order = np.lexsort((series, grid))
     first = np.zeros(n, dtype="int64")
     first[ids[::-1]] = np.arange(len(ids))[::-1]  # a row of each series, for its names
-    cols: dict[str, object] = {"ts": _bar_times(grid, secs)}
+    cols: dict[str, object] = {"ts": _bar_times(grid[order], secs)}
     for c in SERIES:
-        cols[c] = buckets[c].take(first[series]).reset_index(drop=True)
+        cols[c] = buckets[c].take(first[series[order]]).reset_index(drop=True)
     for c in VALUES:
         v = np.zeros(total, dtype="float64" if c.endswith("usd") else "int64")
         v[where] = buckets[c].to_numpy(dtype=v.dtype, na_value=0)
-        cols[c] = v
+        cols[c] = v[order]
     return pd.DataFrame(cols)
 
 
