@@ -2,7 +2,8 @@
 on a cluster, from a local store or one on an object store (``s3://`` through fsspec).
 
 * ``--engine duckdb`` (default): :func:`helpers.aggregate.aggregate_store` over the local
-  store at ``--data-dir``.
+  store at ``--data-dir`` (DuckDB, with clean partitions grouped by Arrow + numpy,
+  :mod:`helpers.bars_group`; the name is kept for the scripts that pass it).
 * ``--engine dask``: :func:`helpers.distributed.bars_with_dask`, the same bars row for row,
   on Dask's threads, on a running ``distributed`` scheduler (``--scheduler tcp://host:8786``)
   or on a ``LocalCluster`` started for the run (``--local-cluster N`` worker processes).
