@@ -4,15 +4,19 @@ an offline browser."""
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from browser import OfflinePage, open_offline_page
 from report_run import render_article_report
 
+from helpers.cli import main
 from helpers.sources.demo import ARTICLE, DemoMarket, simulate
 from helpers.store import Store
 
@@ -74,3 +78,34 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real data not available at {REALDATA}")
     return REALDATA
+
+
+HelpersRun = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_helpers(capsys: pytest.CaptureFixture[str]) -> HelpersRun:
+    """``python -m helpers *argv`` in this process, for tests of what a command does rather
+    than of its process (a subprocess costs 1-2 s of interpreter start and imports): exit
+    code, stdout and stderr as ``subprocess.run`` gives them, stderr carrying the log lines
+    (INFO and up) that ``main``'s ``logging.basicConfig`` prints in a fresh interpreter."""
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()  # what the test printed before is not the command's
+        root = logging.getLogger()
+        handler = logging.StreamHandler(sys.stderr)  # capsys's stream, bound at the call
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        level = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse refusing the arguments
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["python", "-m", "helpers", *argv], code, out, err)
+
+    return run

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -383,21 +382,13 @@ def test_article_claims_reach_the_brief_only(tmp_path):
 
 # ---- the report ---------------------------------------------------------------------------
 @pytest.mark.slow
-def test_summary_json_carries_the_claims_of_a_rendered_brief(demo_store, tmp_path):
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    shutil.copy(ROOT / "notebooks" / "00_summary.ipynb", notebooks)
-    data = tmp_path / "store"
-    shutil.copytree(demo_store.root, data)
-    params = tmp_path / "params.yaml"
+def test_summary_json_carries_the_claims_of_a_rendered_brief(article_report):
+    # article_report is this report: params/article.yaml (its claims, its window, a demo:
+    # block the filled store leaves alone) on a copy of the demo store
     article = load_params_file(ARTICLE)
-    demo = {"scenario": "article", "seed": 7}  # the store holds it already: left as it is
-    params.write_text(json.dumps({"start": START, "end": END, "demo": demo, **article}))
-    out = tmp_path / "reports"
-    argv = ["report", "--params", str(params), "--data-dir", str(data), "--out", str(out),
-            "--notebooks", str(notebooks)]  # fmt: skip
-    assert cli.main(argv) == 0
-    day = out / "2025-11-16"
+    assert (article["start"], article["end"]) == (START, END)
+    day = article_report
+    data = day.parent.parent / "raw"  # the store the report read
     summary = json.loads((day / "summary.json").read_text())
     expected = [
         r.as_json() for r in analysed(Dataset.open(str(data), START, END), article["claims"])

@@ -5,9 +5,6 @@ an older store still holds is escaped on every page a report writes."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -144,14 +141,6 @@ def test_near_misses_are_not_identifiers(column, value):
 # ---- the import commands ------------------------------------------------------------------
 
 
-def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run(
-        [sys.executable, "-m", "helpers", *argv], capture_output=True, text=True, env=env,
-        timeout=120,
-    )  # fmt: skip
-
-
 def _coinglass_csv(path: Path, coins: list[str], venue: str = "Binance") -> Path:
     rows = [
         {"time_utc": f"2025-11-10 {h:02d}:00:00+00:00", "exchange": venue, "coin": coin,
@@ -162,10 +151,10 @@ def _coinglass_csv(path: Path, coins: list[str], venue: str = "Binance") -> Path
     return path
 
 
-def test_import_quarantines_hostile_coins_and_stores_the_good_rows(tmp_path):
+def test_import_quarantines_hostile_coins_and_stores_the_good_rows(tmp_path, run_helpers):
     src = _coinglass_csv(tmp_path / "cg.csv", ["BTC", *HOSTILE, "ETH"])
     data = tmp_path / "real"
-    run = _cli("import", "--format", "coinglass", str(src), "--data-dir", str(data))
+    run = run_helpers("import", "--format", "coinglass", str(src), "--data-dir", str(data))
     assert run.returncode == 0, run.stderr
     assert "liquidation_bars: 6 new of 21 rows" in run.stdout
     assert f"{3 * len(HOSTILE)} quarantined (first: base: not an identifier: " in run.stdout
@@ -196,17 +185,17 @@ def test_import_quarantines_hostile_coins_and_stores_the_good_rows(tmp_path):
         ),
     ],
 )  # fmt: skip
-def test_a_hostile_venue_or_vendor_symbol_refuses_the_file(tmp_path, fmt, write):
+def test_a_hostile_venue_or_vendor_symbol_refuses_the_file(tmp_path, fmt, write, run_helpers):
     src = tmp_path / "f.csv"
     write(src)
     data = tmp_path / "real"
-    run = _cli("import", "--format", fmt, str(src), "--data-dir", str(data))
+    run = run_helpers("import", "--format", fmt, str(src), "--data-dir", str(data))
     assert run.returncode == 2 and run.stderr.startswith("error: ")
     assert run.stderr.count("\n") == 1
     assert not list(data.rglob("*.parquet"))
 
 
-def test_fetch_coingecko_file_quarantines_hostile_coins(tmp_path):
+def test_fetch_coingecko_file_quarantines_hostile_coins(tmp_path, run_helpers):
     def coin(cid: str, symbol: str, name: str, cap: float) -> dict[str, object]:
         return {"id": cid, "symbol": symbol, "name": name, "current_price": 1.0,
                 "market_cap": cap, "price_change_percentage_24h": -1.0,
@@ -217,7 +206,7 @@ def test_fetch_coingecko_file_quarantines_hostile_coins(tmp_path):
     src = tmp_path / "markets.json"
     src.write_text(json.dumps(body))
     data = tmp_path / "real"
-    run = _cli("fetch-coingecko", "--file", str(src), "--data-dir", str(data))
+    run = run_helpers("fetch-coingecko", "--file", str(src), "--data-dir", str(data))
     assert run.returncode == 0, run.stderr
     assert "market_caps: 1 new of 4 rows in 1 partitions, 3 quarantined" in run.stdout
     store = Store(data)

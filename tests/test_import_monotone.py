@@ -1,22 +1,18 @@
 """Re-importing a vendor export can only improve the store: a missing cell never replaces a
 stored number, a cut or ragged file is refused before anything is written, and a revised bar
-is counted. Every test runs the real command (``python -m helpers import``) in a subprocess
-on files in the real exports' layouts (values made up)."""
+is counted. Every test runs the real command (``python -m helpers import``, through
+:func:`helpers.cli.main` in this process: its exit code, stdout and stderr) on files in the
+real exports' layouts (values made up)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-import helpers
 from helpers.store import Store
-
-SRC = Path(helpers.__file__).resolve().parents[1]
 
 # the layout of coinglass_binance_liq_4h_BTC_ETH_SOL_XRP.csv
 CG_HEADER = (
@@ -64,12 +60,16 @@ def csv_file(path: Path, header: str, rows: list[str], end: str = "\n") -> Path:
     return path
 
 
-def run_import(data_dir: Path, path: Path, fmt: str = "coinglass") -> subprocess.CompletedProcess:
-    extra = ["--exchange", "Binance"] if fmt == "coinglass" else []
-    cmd = [sys.executable, "-m", "helpers", "import", "--data-dir", str(data_dir)]
-    cmd += ["--format", fmt, *extra, str(path)]
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+@pytest.fixture
+def run_import(run_helpers):
+    """``import`` of ``path`` (``fmt``: coinglass, for Binance, or coinalyze) into ``data_dir``."""
+
+    def run(data_dir: Path, path: Path, fmt: str = "coinglass") -> subprocess.CompletedProcess:
+        extra = ["--exchange", "Binance"] if fmt == "coinglass" else []
+        argv = ["import", "--data-dir", str(data_dir), "--format", fmt, *extra, str(path)]
+        return run_helpers(*argv)
+
+    return run
 
 
 def stored(data_dir: Path) -> pd.DataFrame:
@@ -86,7 +86,7 @@ def snapshot(data_dir: Path) -> dict[str, tuple[bytes, int]]:
 
 
 @pytest.fixture
-def first_import(tmp_path):
+def first_import(tmp_path, run_import):
     data = tmp_path / "raw"
     proc = run_import(data, csv_file(tmp_path / "cg.csv", CG_HEADER, cg_rows()))
     assert proc.returncode == 0, proc.stderr
@@ -98,7 +98,7 @@ def first_import(tmp_path):
 MISSING = ["", "n/a", "N/A", "-", "\u2014", "null", "NaN", "none"]
 
 
-def test_reimport_with_missing_cells_keeps_the_stored_numbers(first_import, tmp_path):
+def test_reimport_with_missing_cells_keeps_the_stored_numbers(first_import, tmp_path, run_import):
     before = stored(first_import)
     blanks = dict(enumerate(MISSING))  # bar i gets MISSING[i] as its long value
     rows = cg_rows(long_of=lambda i: blanks.get(i, f"{1000 + 37 * i}.5"))
@@ -112,7 +112,7 @@ def test_reimport_with_missing_cells_keeps_the_stored_numbers(first_import, tmp_
     pd.testing.assert_frame_equal(after, before)
 
 
-def test_coinalyze_reimport_with_a_blank_base_amount_keeps_the_stored_bar(tmp_path):
+def test_coinalyze_reimport_with_a_blank_base_amount_keeps_the_stored_bar(tmp_path, run_import):
     data = tmp_path / "raw"
     first = run_import(data, csv_file(tmp_path / "cz.csv", CZ_HEADER, cz_rows()), "coinalyze")
     assert first.returncode == 0, first.stderr
@@ -125,7 +125,7 @@ def test_coinalyze_reimport_with_a_blank_base_amount_keeps_the_stored_bar(tmp_pa
     pd.testing.assert_series_equal(stored(data)["long_usd"], before)
 
 
-def test_a_missing_cell_in_a_new_bar_stays_missing(first_import, tmp_path):
+def test_a_missing_cell_in_a_new_bar_stays_missing(first_import, tmp_path, run_import):
     later = CG_START + pd.Timedelta(hours=4 * CG_BARS)
     row = (
         f"{later:%Y-%m-%d %H:%M:%S}+00:00,{later.value // 1_000_000},BTC,n/a,5.0,False,0123abcd,"
@@ -188,7 +188,9 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
-def test_a_cut_or_ragged_file_is_refused_and_nothing_is_written(first_import, tmp_path, case):
+def test_a_cut_or_ragged_file_is_refused_and_nothing_is_written(
+    first_import, tmp_path, run_import, case
+):
     shape, message = REFUSED[case]
     before = snapshot(first_import)
     revised = cg_rows(long_of=lambda i: f"{9000 + i}.5")  # would change every bar if read
@@ -204,7 +206,7 @@ def test_a_cut_or_ragged_file_is_refused_and_nothing_is_written(first_import, tm
 # ---- a revised bar: the newest write wins, and is counted ---------------------------------
 
 
-def test_conflicting_reimport_reports_the_changed_bars(first_import, tmp_path):
+def test_conflicting_reimport_reports_the_changed_bars(first_import, tmp_path, run_import):
     revised = {1: "5555.5", 4: "6666.5", 6: "7777.5"}
     rows = cg_rows(
         long_of=lambda i: revised.get(i, f"{1000 + 37 * i}.5"),
@@ -225,7 +227,7 @@ def test_conflicting_reimport_reports_the_changed_bars(first_import, tmp_path):
 
 
 @pytest.mark.realdata
-def test_real_coinglass_export_reimported_with_blanks_and_a_cut(realdata, tmp_path):
+def test_real_coinglass_export_reimported_with_blanks_and_a_cut(realdata, tmp_path, run_import):
     lines = (realdata / "coinglass_binance_liq_4h_BTC_ETH_SOL_XRP.csv").read_text().splitlines()
     head = tmp_path / "head.csv"
     head.write_text("\n".join(lines[:41]) + "\n")  # the header and 40 bars

@@ -5,8 +5,6 @@ store and on real Binance liquidations where the real-data folder is present."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -287,16 +285,15 @@ def test_verdict_says_plainly_when_the_map_is_no_better() -> None:
     assert "stat" not in verdict(mixed | {"calibration_map": 1.5, "calibration_baseline": 9.0})
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "helpers", "backtest-map", *args],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+@pytest.fixture
+def backtest_cli(run_helpers):
+    """``python -m helpers backtest-map *args`` (in this process)."""
+    return lambda *args: run_helpers("backtest-map", *args)
 
 
-def test_cli_prints_scores_and_writes_json(demo_store: Store, tmp_path: Path) -> None:
+def test_cli_prints_scores_and_writes_json(demo_store: Store, tmp_path: Path, backtest_cli) -> None:
     out = tmp_path / "bt.json"
-    done = _cli(
+    done = backtest_cli(
         "--data-dir", str(demo_store.root), "--start", START, "--end", END, "--json", str(out)
     )
     assert done.returncode == 0, done.stderr
@@ -315,19 +312,23 @@ def test_cli_prints_scores_and_writes_json(demo_store: Store, tmp_path: Path) ->
         (["--bin-width", "-5"], "bin width must be a positive price step"),
     ],
 )
-def test_cli_bad_input_is_one_line(demo_store: Store, args: list[str], message: str) -> None:
+def test_cli_bad_input_is_one_line(
+    demo_store: Store, args: list[str], message: str, backtest_cli
+) -> None:
     base = ["--data-dir", str(demo_store.root), "--start", START, "--end", END]
-    done = _cli(*base, *args)
+    done = backtest_cli(*base, *args)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and message in done.stderr
 
 
-def test_a_cheap_coin_gets_bins_that_fit_its_price(demo_store: Store, tmp_path: Path) -> None:
+def test_a_cheap_coin_gets_bins_that_fit_its_price(
+    demo_store: Store, tmp_path: Path, backtest_cli
+) -> None:
     """SOL at ~$150 on the default $250 BTC bins would sit in one bin: every score trivial.
     With no bin width the CLI picks one from the window's price range."""
     out = tmp_path / "sol.json"
     args = ["--start", START, "--end", END, "--base", "SOL", "--json", str(out)]
-    done = _cli("--data-dir", str(demo_store.root), *args)
+    done = backtest_cli("--data-dir", str(demo_store.root), *args)
     assert done.returncode == 0, done.stderr
     saved = json.loads(out.read_text())
     assert 0 < saved["bin_width"] <= 5
