@@ -260,3 +260,35 @@ def test_the_last_row_of_a_write_wins_and_null_keys_match(tmp_path):
     assert (result.written, result.changed, result.kept_missing) == (0, 1, 1)
     [row] = store.read("gaps").to_dict("records")
     assert row["end"] == pd.Timestamp("2025-01-01T00:05Z") and row["reason"] == "x"
+
+
+def test_one_batch_into_new_partitions_keeps_the_last_of_each_key_in_time_order(tmp_path):
+    """A shuffled batch over several new partitions, with keys repeated within a partition
+    (the last row wins) and one key in two partitions (each partition keeps its own)."""
+    ts = pd.to_datetime(
+        ["2025-01-02 05:00", "2025-01-01 03:00", "2025-01-02 01:00", "2025-01-01 03:00",
+         "2025-01-01 02:00", "2025-01-02 05:00", "2025-01-01 01:00"],
+        utc=True,
+    )  # fmt: skip
+    rows = _events(
+        ts=ts,
+        exchange=["okx", "okx", "okx", "okx", "bybit", "okx", "okx"],
+        symbol="BTC/USDT:USDT",
+        base="BTC",
+        side="long",
+        price=1.0,
+        amount=1.0,
+        notional_usd=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+        event_id=["z", "y", "x", "y", "y", "z", "zz"],  # ids not in time order
+    )
+    result = Store(tmp_path).write("liquidations", rows)
+    assert (result.written, result.quarantined) == (5, 0)
+    stored = {
+        p.parent.parent.name + "/" + p.parent.name: pq.read_table(p).to_pandas()
+        for p in Store(tmp_path).files("liquidations")
+    }
+    okx1 = stored["exchange=okx/date=2025-01-01"]
+    assert okx1["event_id"].tolist() == ["zz", "y"] and okx1["notional_usd"].tolist() == [7.0, 4.0]
+    okx2 = stored["exchange=okx/date=2025-01-02"]
+    assert okx2["event_id"].tolist() == ["x", "z"] and okx2["notional_usd"].tolist() == [3.0, 6.0]
+    assert stored["exchange=bybit/date=2025-01-01"]["event_id"].tolist() == ["y"]

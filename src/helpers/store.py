@@ -56,7 +56,7 @@ from helpers.files import exclusive_lock, replacing
 from helpers.store_keys import KeyIndex
 from helpers.store_kind import Contents, Kind
 from helpers.store_layout import PART_FILE, Partition, local_partition, local_partitions, scan_sql
-from helpers.store_merge import Merged, by_partition, conform, merge_rows
+from helpers.store_merge import Merged, by_partition, conform, merge_rows, normalized_batch
 from helpers.timegrid import TimeLike, to_utc
 
 __all__ = ["PART_FILE", "Merged", "Store", "WriteResult", "conform", "merge_rows", "window_filter"]
@@ -202,7 +202,7 @@ class Store:
         first = str(bad["reason"].iloc[0]) if len(bad) else None
         merges: list[Merged] = []
         if len(good):
-            good = good.assign(date=good["ts"].dt.floor("D"))
+            good = normalized_batch(t, good.assign(date=good["ts"].dt.floor("D")))
             with self.locked(name):
                 for values, rows in by_partition(t, good):
                     merges.append(self._merge_partition(t, values, rows))
@@ -248,8 +248,8 @@ class Store:
         folder = self._partition_dir(t, values)
         part = local_partition(folder, writing=True)
         new = rows[t.column_names]
-        if not part.live:
-            merged = merge_rows(t, new.iloc[:0], new)
+        if not part.live:  # the batch is normalized: one row per key, in ts and key order
+            merged = Merged(new.reset_index(drop=True), len(new), 0, 0)
             keep = [c for c in t.column_names if c not in t.partition_by]
             over = compaction.day_over(values)
             cache = None if over else (t, self.keys)

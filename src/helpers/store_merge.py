@@ -106,6 +106,20 @@ def sort_rows(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(order, kind="stable").reset_index(drop=True)
 
 
+def normalized_batch(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (with their ``date``) as :func:`merge_rows` leaves a new partition's rows,
+    done once for the whole batch: of several rows of one partition and key the last,
+    sorted by partition, then ``ts`` and key (stable). A historical import of thousands of
+    days paid the pandas cost of a deduplication and a sort per partition (about 4 ms
+    each)."""
+    rows = rows.drop_duplicates(list(dict.fromkeys([*t.partition_by, *t.key])), keep="last")
+    ts = rows["ts"].to_numpy(dtype="datetime64[us]")
+    if not np.isnat(ts).any() and bool((np.diff(ts.view(np.int64)) > 0).all()):
+        return rows  # strictly increasing times (a collector flush): already in order
+    order = list(dict.fromkeys([*t.partition_by, "ts", *t.key]))
+    return rows.sort_values(order, kind="stable")
+
+
 def by_partition(
     t: schema.Table, good: pd.DataFrame
 ) -> Iterator[tuple[dict[str, str | pd.Timestamp], pd.DataFrame]]:
