@@ -227,3 +227,19 @@ def test_page_in_a_real_browser(rendered, offline_page):
     assert widths and all(w > 0 for w in widths)
     assert page.locator("td.liqnb-value", has_text="missing").is_visible()
     assert offline_page.blocked == []
+
+
+def test_a_kernel_logs_no_start_up_warnings_and_cell_warnings_stay_in_the_notebook(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from helpers.report.execute import NotebookJob, execute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("import warnings\nwarnings.warn('cell warning')"))
+    source = tmp_path / "n.ipynb"
+    nbformat.write(nb, source)
+    (tmp_path / "staging").mkdir()
+    execute(NotebookJob(source, tmp_path / "staging", {}, "liqnb"))
+    executed = nbformat.read(tmp_path / "staging" / "n.ipynb", as_version=4)
+    assert "cell warning" in json.dumps(executed.cells[-1].outputs)
+    assert "IPKernelApp" not in capfd.readouterr().err

@@ -26,6 +26,12 @@ from helpers.report.params import one_line
 log = logging.getLogger(__name__)
 
 
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+"""Arguments of every kernel the report starts: its own log only for errors. ipykernel 7
+warns on every start that its loopback TCP traffic is not encrypted (6 lines per report in
+a scheduled job's log); a cell's warnings still reach its outputs."""
+
+
 @dataclass(frozen=True)
 class NotebookJob:
     """Execute ``source`` into ``staging/<stem>.ipynb`` with cwd = the notebook's folder;
@@ -98,6 +104,7 @@ def execute(job: NotebookJob) -> NotebookResult:
                 cwd=str(job.source.parent),
                 progress_bar=False,
                 log_output=job.log_output,
+                extra_arguments=KERNEL_ARGUMENTS,
             )
         nb = nbformat.from_dict(nb)
         return NotebookResult(
