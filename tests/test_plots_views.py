@@ -289,3 +289,15 @@ def test_totals_and_largest_event_tables_escape_text(bars):
     page = pt.largest_events_table(events).to_html()
     assert "&lt;b&gt;BTC&lt;/b&gt;" in page and "<b>BTC" not in page
     assert "$1,234,567" in page and "$88,345.82" in page and "Binance USD-M" in page
+
+
+@pytest.mark.parametrize("hour", [3, 60, 87, 110, 165])
+def test_the_worst_hour_label_stays_inside_the_axes_wherever_the_bar_is(hour):
+    window = win(h(0), h(168), sources=["demo"])
+    rows = [(i, "okx", 1e6 + (95e6 if i == hour else 0.0), 1e5) for i in range(168)]
+    fig = pim.plot_mirrored_bars(im.imbalance_table(liquidation_bars(rows), window), window)
+    annotate.mark_worst_and_spikes(fig, window, (h(hour), 96e6, 1e5), _spikes([], []))
+    fig.canvas.draw()
+    (label,) = [t for t in fig.axes[0].texts if t.get_gid() == "worst_bar_label"]
+    box, axes = label.get_window_extent(), fig.axes[0].get_window_extent()
+    assert axes.x0 <= box.x0 and box.x1 <= axes.x1, (hour, box, axes)  # clear of the side notes

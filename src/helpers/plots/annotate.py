@@ -68,13 +68,12 @@ def mark_worst_bar(
     ax.axvline(x, color=WORST_COLOR, linewidth=0.7, linestyle=":", zorder=1, gid="worst_bar_line")
     _headroom(ax, height, 1.45)
     x0, x1 = ax.get_xlim()
-    right_half = (x - x0) > 0.6 * (x1 - x0)
     ax.annotate(
         worst_label(ts, long_usd, short_usd, window.interval),
         xy=(x, height),
         xytext=(x, 0.95),
         textcoords=("data", "axes fraction"),
-        ha="right" if right_half else "left",
+        ha=_label_alignment((x - x0) / (x1 - x0)),
         va="top",
         fontsize="small",
         fontweight="bold",
@@ -84,6 +83,15 @@ def mark_worst_bar(
         zorder=6,
         gid="worst_bar_label",
     )
+
+
+def _label_alignment(at: float) -> str:
+    """How the worst bar's label (about half the axes wide) sits on the bar at ``at`` (its
+    fraction of the x axis) so it stays inside the figure: starting at the bar in the left
+    part, ending there in the right part, centred on it in the middle fifth."""
+    if at < 0.4:
+        return "left"
+    return "right" if at > 0.6 else "center"
 
 
 def _clusters(xs: Sequence[float], gap: float) -> list[list[int]]:
