@@ -259,10 +259,12 @@ def _partition_buckets(
     with its partition's ``exchange`` and ``date`` (``YYYY-MM-DD``): clean partitions
     grouped by :mod:`helpers.bars_group`, the others (write parts to deduplicate) by
     :func:`_sql_partition_buckets`."""
+    if not partitions:
+        raise ValueError("no partitions to group")
     grouped = group_clean_partitions(partitions, secs)
     frames = [grouped.buckets] if grouped.buckets is not None else []
-    if grouped.refused or not frames:
-        frames.append(_sql_partition_buckets(con, grouped.refused or partitions, secs))
+    if grouped.refused:
+        frames.append(_sql_partition_buckets(con, grouped.refused, secs))
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 

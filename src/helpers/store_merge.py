@@ -99,11 +99,17 @@ def _coalesce(t: schema.Table, both: pd.DataFrame, stored: int) -> Merged:
 
 def sort_rows(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` sorted by ``ts`` then the rest of the table's key (stable)."""
-    ts = rows["ts"].to_numpy(dtype="datetime64[us]")
-    if not np.isnat(ts).any() and bool((np.diff(ts.view(np.int64)) > 0).all()):
-        return rows.reset_index(drop=True)  # strictly increasing times: already in order
+    if _strictly_increasing_times(rows):
+        return rows.reset_index(drop=True)  # already in order
     order = ["ts", *[k for k in t.key if k != "ts"]]
     return rows.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def _strictly_increasing_times(rows: pd.DataFrame) -> bool:
+    """Whether ``rows``' ``ts`` are all present and strictly increasing (then sorted by
+    ``ts`` and key as they are)."""
+    ts = rows["ts"].to_numpy(dtype="datetime64[us]")
+    return not np.isnat(ts).any() and bool((np.diff(ts.view(np.int64)) > 0).all())
 
 
 def normalized_batch(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
@@ -113,9 +119,8 @@ def normalized_batch(t: schema.Table, rows: pd.DataFrame) -> pd.DataFrame:
     days paid the pandas cost of a deduplication and a sort per partition (about 4 ms
     each)."""
     rows = rows.drop_duplicates(list(dict.fromkeys([*t.partition_by, *t.key])), keep="last")
-    ts = rows["ts"].to_numpy(dtype="datetime64[us]")
-    if not np.isnat(ts).any() and bool((np.diff(ts.view(np.int64)) > 0).all()):
-        return rows  # strictly increasing times (a collector flush): already in order
+    if _strictly_increasing_times(rows):
+        return rows  # a collector flush: each partition's rows already in order
     order = list(dict.fromkeys([*t.partition_by, "ts", *t.key]))
     return rows.sort_values(order, kind="stable")
 
