@@ -56,8 +56,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ROOT / ".bench" / "store"
 MARKER = "BENCH_STORE.json"
 STORE_FORMAT = 3
-"""The generator's file format (``generate.FORMAT``): 3 writes LZ4 files with the
-``liqnb.series`` footer, as compaction does."""
+"""The generator's file format, ``generate.FORMAT`` (3: LZ4 files with the ``liqnb.series``
+footer, as compaction writes them). A copy, as ``MARKER`` is: importing ``generate`` would
+load pyarrow into this parent, whose peak RSS every child inherits."""
 REUSE_FRACTION = 0.95
 REL_TOL = 1e-6
 ENGINES = {

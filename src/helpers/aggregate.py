@@ -26,7 +26,6 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from helpers import bars_cache, schema
 from helpers.bars_cache import CacheStats, partition_key
@@ -131,7 +130,9 @@ def _run_bars_sql(
         "secs": secs,
     }
     params.update({f"x{i}": v for i, v in enumerate(extra_params)})
-    buckets = con.sql(sql, params=params).to_arrow_table().to_pandas(types_mapper=_strings)
+    buckets = (
+        con.sql(sql, params=params).to_arrow_table().to_pandas(types_mapper=schema.pandas_strings)
+    )
     return bars_of_buckets(con, buckets, interval, s, e, gaps, full)
 
 
@@ -273,7 +274,11 @@ def _sql_partition_buckets(
 ) -> pd.DataFrame:
     """:data:`_PARTITION_BUCKETS_SQL` over ``partitions``, one query."""
     sql = _PARTITION_BUCKETS_SQL.format(events=scan_sql(schema.table("liquidations"), partitions))
-    return con.sql(sql, params={"secs": secs}).to_arrow_table().to_pandas(types_mapper=_strings)
+    return (
+        con.sql(sql, params={"secs": secs})
+        .to_arrow_table()
+        .to_pandas(types_mapper=schema.pandas_strings)
+    )
 
 
 def _window_buckets(
@@ -399,8 +404,3 @@ def load_bars(
     bars = with_rolled_up(bars, interval)
     ranks = load_precedence() if precedence is None else tuple(precedence)
     return conform("liquidation_bars", one_source_per_bar(bars, ranks))
-
-
-def _strings(t: object) -> pd.StringDtype | None:
-    """Arrow strings straight into pandas' string dtype (no Python objects on the way)."""
-    return pd.StringDtype() if t in (pa.string(), pa.large_string(), pa.string_view()) else None

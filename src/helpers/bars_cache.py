@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from helpers.files import replacing
+from helpers.schema import pandas_strings
 from helpers.store_layout import Partition
 
 log = logging.getLogger(__name__)
@@ -116,10 +117,6 @@ def identity(p: Partition) -> Identity:
     return out
 
 
-def _strings(t: object) -> pd.StringDtype | None:
-    return pd.StringDtype() if t in (pa.string(), pa.large_string(), pa.string_view()) else None
-
-
 def load(path: Path) -> tuple[pd.DataFrame | None, dict[str, Identity]]:
     """The cached bucket rows and the manifest (``"exchange/date"`` -> identity); (None, {})
     when there is no cache or it cannot be used (a warning says why)."""
@@ -131,7 +128,7 @@ def load(path: Path) -> tuple[pd.DataFrame | None, dict[str, Identity]]:
         if meta.get("version") != VERSION:
             raise ValueError(f"version {meta.get('version')!r}, expected {VERSION}")
         manifest = {str(k): v for k, v in meta["partitions"].items()}
-        frame = table.replace_schema_metadata(None).to_pandas(types_mapper=_strings)
+        frame = table.replace_schema_metadata(None).to_pandas(types_mapper=pandas_strings)
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
         log.warning("bars cache %s not used (%s): every partition is aggregated again", path, exc)
         return None, {}

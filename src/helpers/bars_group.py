@@ -33,10 +33,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from helpers.bars_cache import partition_key
-from helpers.store_layout import Partition, read_series
+from helpers.schema import pandas_strings
+from helpers.store_layout import SERIES_COLUMNS, Partition, read_series
 
-TEXT = ("symbol", "base", "source", "side")
-SERIES_TEXT = ("base", "source")
+TEXT = (*SERIES_COLUMNS, "side")
+SERIES_TEXT = SERIES_COLUMNS[1:]
+"""What the ``liqnb.series`` footer names for each symbol: its base and source."""
 COLUMNS = ("ts", *TEXT, "notional_usd")
 OUT_COLUMNS = [
     "exchange",
@@ -86,7 +88,7 @@ def group_clean_partitions(
     refused += [p for p, t in zip(todo, results, strict=True) if t is None]
     if not tables:
         return Grouped(None, refused)
-    frame = pa.concat_tables(tables).to_pandas(types_mapper=_strings)
+    frame = pa.concat_tables(tables).to_pandas(types_mapper=pandas_strings)
     return Grouped(frame, refused)
 
 
@@ -203,7 +205,7 @@ def _series(read: _Read) -> tuple[np.ndarray, list[tuple[str, str, str]]]:
     symbol, symbols = _codes(read.table.column("symbol"))
     if read.series is not None:
         return symbol, [(s, *read.series[s]) for s in symbols]
-    parts = [(symbol, symbols), *(_codes(read.table.column(c)) for c in ("base", "source"))]
+    parts = [(symbol, symbols), *(_codes(read.table.column(c)) for c in SERIES_TEXT)]
     sizes = [max(len(values), 1) for _, values in parts]
     combined = np.zeros(len(symbol), np.int64)
     for (codes, _), size in zip(parts, sizes, strict=True):
@@ -275,7 +277,7 @@ def _rows(
         "date": pa.repeat(pa.scalar(part[1], pa.string()), len(cells)),
         "bucket": pa.array(offset + first, pa.int64()),
     }
-    for i, name in enumerate(("symbol", "base", "source")):
+    for i, name in enumerate(SERIES_COLUMNS):
         values = pa.array([n[i] for n in names], pa.string())
         columns[name] = values.take(pa.array(series))
     for label, code in (("long", 0), ("short", 1)):
@@ -287,7 +289,3 @@ def _rows(
         columns[f"{label}_usd"] = pa.array(usd)
         columns[f"{label}_count"] = pa.array(count)
     return pa.table({c: columns[c] for c in OUT_COLUMNS})
-
-
-def _strings(t: object) -> pd.StringDtype | None:
-    return pd.StringDtype() if t in (pa.string(), pa.large_string(), pa.string_view()) else None

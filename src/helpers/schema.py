@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 SIDES = ("long", "short")
 INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d")
@@ -407,3 +408,13 @@ def empty(name: str) -> pd.DataFrame:
     """An empty frame with the table's columns and dtypes."""
     t = table(name)
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in t.columns.items()})
+
+
+def pandas_strings(arrow_type: object) -> pd.StringDtype | None:
+    """``types_mapper`` for ``pyarrow.Table.to_pandas``: Arrow strings straight into the
+    canonical text dtype (pandas' string dtype, no Python objects on the way)."""
+    return (
+        pd.StringDtype()
+        if arrow_type in (pa.string(), pa.large_string(), pa.string_view())
+        else None
+    )
